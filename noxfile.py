@@ -1,0 +1,83 @@
+"""Developer sessions: ``tests``, ``lint``, ``typecheck``, ``bench``, ``demo``.
+
+Run with ``nox -s NAME`` when nox is installed, or on a fresh machine that has only
+Python 3.11 and pip with ``python3 noxfile.py [-s NAME]``: the file then installs nox
+into ``.nox/_bootstrap`` and runs itself there. With no ``-s`` the default sessions run
+(lint, typecheck, tests), which is what CI does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _bootstrap() -> None:
+    """Re-run this file under a private virtualenv that has nox installed."""
+    venv = HERE / ".nox" / "_bootstrap"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "nox"],
+            check=True,
+        )
+    os.execv(str(python), [str(python), "-m", "nox", "-f", str(HERE / "noxfile.py"), *sys.argv[1:]])
+
+
+try:
+    import nox
+except ModuleNotFoundError:
+    if __name__ != "__main__":
+        raise
+    _bootstrap()
+    raise SystemExit(1) from None  # not reached: execv replaces this process
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.default_venv_backend = "venv"
+
+PIP_QUIET = ["--quiet", "--disable-pip-version-check"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite, against the embedded server over loopback."""
+    session.install(*PIP_QUIET, "-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and format check."""
+    session.install(*PIP_QUIET, "ruff>=0.5")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over src, tests and benchmarks (stubs in typings/)."""
+    session.install(*PIP_QUIET, "-e", ".[test]", "mypy>=1.10", "types-PyYAML", "nox>=2024.4")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Throughput benchmarks; pass ``-- --quick`` for a short run."""
+    session.install(*PIP_QUIET, "-e", ".")
+    session.run("python", "benchmarks/server_capacity.py", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Start the embedded server and a worker, submit tasks, print their outputs."""
+    session.install(*PIP_QUIET, "-e", ".")
+    session.run("python", "examples/demo.py", *session.posargs)
+
+
+if __name__ == "__main__":
+    sys.exit(nox.main())  # type: ignore[attr-defined]

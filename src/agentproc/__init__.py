@@ -1,0 +1,1 @@
+"""agentproc: the agent-process protocol on trio (agent SDK and bridge runner)."""
