@@ -1,0 +1,462 @@
+"""The task engine: Conductor's task semantics over the SQLite store.
+
+What it guarantees, restart or not:
+
+- a polled task is leased for its ``responseTimeoutSeconds``; with no update by then it is
+  marked ``TIMED_OUT`` and retried as a new attempt (a new task id, ``retryCount + 1``);
+- an ``IN_PROGRESS`` update renews the lease; with ``callbackAfterSeconds`` it hands the
+  task back to its queue for that long instead;
+- ``FAILED`` is retried until ``max_attempts`` attempts in all, ``FAILED_WITH_TERMINAL_ERROR``
+  never; the workflow's status follows its task;
+- an update for an attempt that already ended is ignored, as Conductor does, so a
+  worker that lost its lease cannot complete a task twice.
+
+Long polls wait on a per-queue event that is set whenever work becomes visible in that
+queue; one timer task owns every deadline (leases running out, delayed tasks appearing).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+import attrs
+import trio
+
+from ..conductor import (
+    JsonObject,
+    Task,
+    TaskDef,
+    TaskExecLog,
+    TaskResult,
+    TaskResultStatus,
+    TaskStatus,
+    Workflow,
+    WorkflowStatus,
+    from_json_obj,
+    to_json_obj,
+)
+from ._store import NewTask, Store, TaskRow, WorkflowRow
+
+log = logging.getLogger("user_agent_sdk.server")
+
+Queue = tuple[str, str]
+"""A queue is a task type and a domain ('' for none)."""
+
+
+def epoch_ms() -> int:
+    """Wall-clock time in epoch milliseconds, the unit of every timestamp on the wire."""
+    return time.time_ns() // 1_000_000
+
+
+@attrs.frozen
+class TaskSettings:
+    """How one task type is leased and retried."""
+
+    response_timeout_s: int = 60
+    max_attempts: int = 3
+    """Attempts in all, the first one included."""
+    retry_delay_s: int = 0
+
+    @classmethod
+    def from_task_def(cls, task_def: TaskDef) -> TaskSettings:
+        return cls(
+            response_timeout_s=task_def.response_timeout_seconds,
+            max_attempts=task_def.retry_count + 1,
+            retry_delay_s=task_def.retry_delay_seconds,
+        )
+
+
+@attrs.frozen
+class Submission:
+    """A request to start a one-task workflow."""
+
+    workflow_name: str
+    task_type: str
+    input: JsonObject
+    correlation_id: str | None = None
+    priority: int = 0
+    domain: str = ""
+    settings: TaskSettings | None = None
+    """Overrides the registered task definition and the server defaults."""
+
+
+class TaskNotFound(LookupError):
+    """No task has that id."""
+
+
+class TaskEngine:
+    """Conductor task semantics over a :class:`Store`; one per server."""
+
+    def __init__(
+        self,
+        store: Store,
+        defaults: TaskSettings = TaskSettings(),
+        clock: Callable[[], int] = epoch_ms,
+    ) -> None:
+        self._store = store
+        self._defaults = defaults
+        self._clock = clock
+        self._waiters: dict[Queue, trio.Event] = {}
+        self._timer_kick = trio.Event()
+        self._timer_due: float = math.inf
+
+    # -- the timer ---------------------------------------------------------------
+
+    async def run_timers(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Expire leases and reveal delayed tasks on time, until cancelled.
+
+        Must run for the engine's whole life (start it in the server's nursery). On
+        start it first handles whatever fell due while the server was down.
+        """
+        task_status.started()
+        revealed_until = -1
+        while True:
+            now = self._clock()
+            self._expire_leases(now)
+            for queue in self._store.queues_revealed(revealed_until, now):
+                self._notify(queue)
+            revealed_until = now
+            due = self._store.next_due(after=now)
+            self._timer_due = math.inf if due is None else due
+            self._timer_kick = trio.Event()
+            with trio.move_on_after(math.inf if due is None else (due - now) / 1000):
+                await self._timer_kick.wait()
+
+    def _wake_timer_by(self, due: int) -> None:
+        if due < self._timer_due:
+            self._timer_due = due
+            self._timer_kick.set()
+
+    def _notify(self, queue: Queue) -> None:
+        event = self._waiters.pop(queue, None)
+        if event is not None:
+            event.set()
+
+    def _expire_leases(self, now: int) -> None:
+        for row in self._store.expired_leases(now):
+            reason = (
+                f"task timed out: no update within responseTimeoutSeconds="
+                f"{row.response_timeout_s} (worker {row.worker_id or '?'})"
+            )
+            log.info("lease of task %s (%s) ran out; %s", row.id, row.task_type, reason)
+            with self._store.transaction() as db:
+                self._end_attempt(db, row, TaskStatus.TIMED_OUT, reason, None, now)
+
+    # -- starting work -------------------------------------------------------------
+
+    def start_workflow(self, submission: Submission) -> str:
+        """Record a workflow and queue its task; returns the workflow id."""
+        now = self._clock()
+        settings = submission.settings or self._settings_for(submission.task_type)
+        workflow_id = str(uuid.uuid4())
+        with self._store.transaction() as db:
+            self._store.insert_workflow(
+                db,
+                id=workflow_id,
+                name=submission.workflow_name,
+                version=1,
+                input=submission.input,
+                correlation_id=submission.correlation_id,
+                priority=submission.priority,
+                now=now,
+            )
+            self._store.insert_task(
+                db,
+                NewTask(
+                    id=str(uuid.uuid4()),
+                    workflow_id=workflow_id,
+                    workflow_type=submission.workflow_name,
+                    task_type=submission.task_type,
+                    ref_name=submission.task_type,
+                    domain=submission.domain,
+                    input=submission.input,
+                    max_attempts=settings.max_attempts,
+                    retry_delay_s=settings.retry_delay_s,
+                    response_timeout_s=settings.response_timeout_s,
+                    correlation_id=submission.correlation_id,
+                    priority=submission.priority,
+                    visible_at=now,
+                ),
+                now,
+            )
+        self._notify((submission.task_type, submission.domain))
+        return workflow_id
+
+    def _settings_for(self, task_type: str) -> TaskSettings:
+        definition = self._store.get_task_def(task_type)
+        if definition is None:
+            return self._defaults
+        return TaskSettings.from_task_def(from_json_obj(definition, TaskDef))
+
+    # -- polling -------------------------------------------------------------------
+
+    async def poll(
+        self,
+        task_type: str,
+        *,
+        worker_id: str | None,
+        domain: str = "",
+        count: int = 1,
+        timeout_ms: int = 0,
+    ) -> list[Task]:
+        """Lease up to ``count`` tasks of ``task_type``, waiting up to ``timeout_ms`` for one.
+
+        Answers as soon as at least one task is available. If cancelled while waiting,
+        nothing has been leased.
+        """
+        queue = (task_type, domain)
+        deadline = trio.current_time() + timeout_ms / 1000
+        while True:
+            rows = self._claim(queue, count, worker_id)
+            if rows or trio.current_time() >= deadline:
+                return [self._task(row) for row in rows]
+            event = self._waiters.setdefault(queue, trio.Event())
+            with trio.move_on_at(deadline):
+                await event.wait()
+
+    def _claim(self, queue: Queue, count: int, worker_id: str | None) -> list[TaskRow]:
+        now = self._clock()
+        with self._store.transaction() as db:
+            rows = self._store.claim(db, queue[0], queue[1], count, worker_id, now)
+        if rows:
+            self._wake_timer_by(min(row.lease_until or now for row in rows))
+        return rows
+
+    # -- updates -------------------------------------------------------------------
+
+    def update(self, result: TaskResult) -> TaskRow:
+        """Apply a worker's result; returns the task as it was before.
+
+        Raises :class:`TaskNotFound` for an unknown id. A result for an attempt that has
+        already ended (completed, failed, timed out) changes nothing.
+        """
+        row = self._store.get_task(result.task_id)
+        if row is None:
+            raise TaskNotFound(result.task_id)
+        if row.status.is_terminal:
+            log.info(
+                "ignored %s for task %s: the attempt already ended as %s",
+                result.status.value,
+                row.id,
+                row.status.value,
+            )
+            return row
+        now = self._clock()
+        output = {**row.output, **result.output_data}
+        with self._store.transaction() as db:
+            if result.logs:
+                lines = [(line.log, line.created_time or now) for line in result.logs]
+                self._store.add_logs(db, row.id, lines)
+            self._apply(db, row, result, output, now)
+        return row
+
+    def _apply(
+        self,
+        db: sqlite3.Connection,
+        row: TaskRow,
+        result: TaskResult,
+        output: JsonObject,
+        now: int,
+    ) -> None:
+        match result.status:
+            case TaskResultStatus.IN_PROGRESS if (result.callback_after_seconds or 0) > 0:
+                delay = result.callback_after_seconds or 0
+                visible_at = now + delay * 1000
+                self._store.requeue(
+                    db,
+                    row.id,
+                    visible_at=visible_at,
+                    callback_after_s=delay,
+                    output=output,
+                    now=now,
+                )
+                self._wake_timer_by(visible_at)
+            case TaskResultStatus.IN_PROGRESS:
+                self._store.renew_lease(db, row.id, output, now)
+            case TaskResultStatus.COMPLETED:
+                self._store.finish_task(
+                    db,
+                    row.id,
+                    TaskStatus.COMPLETED,
+                    output=output,
+                    reason=None,
+                    retried=False,
+                    now=now,
+                )
+                self._store.finish_workflow(
+                    db,
+                    row.workflow_id,
+                    WorkflowStatus.COMPLETED,
+                    output=output,
+                    reason=None,
+                    now=now,
+                )
+            case TaskResultStatus.FAILED | TaskResultStatus.FAILED_WITH_TERMINAL_ERROR:
+                status = TaskStatus(result.status.value)
+                reason = result.reason_for_incompletion or f"the worker reported {status.value}"
+                self._end_attempt(db, row, status, reason, output, now)
+
+    def _end_attempt(
+        self,
+        db: sqlite3.Connection,
+        row: TaskRow,
+        status: TaskStatus,
+        reason: str,
+        output: JsonObject | None,
+        now: int,
+    ) -> None:
+        """End a failed or timed-out attempt: retry it, or fail its workflow."""
+        retry = status is not TaskStatus.FAILED_WITH_TERMINAL_ERROR and (
+            row.retry_count + 1 < row.max_attempts
+        )
+        self._store.finish_task(
+            db, row.id, status, output=output, reason=reason, retried=retry, now=now
+        )
+        if not retry:
+            outcome = (
+                WorkflowStatus.TIMED_OUT
+                if status is TaskStatus.TIMED_OUT
+                else WorkflowStatus.FAILED
+            )
+            self._store.finish_workflow(
+                db, row.workflow_id, outcome, output=None, reason=reason, now=now
+            )
+            return
+        visible_at = now + row.retry_delay_s * 1000
+        self._store.insert_task(
+            db,
+            NewTask(
+                id=str(uuid.uuid4()),
+                workflow_id=row.workflow_id,
+                workflow_type=row.workflow_type,
+                task_type=row.task_type,
+                ref_name=row.ref_name,
+                domain=row.domain,
+                input=row.input,
+                max_attempts=row.max_attempts,
+                retry_delay_s=row.retry_delay_s,
+                response_timeout_s=row.response_timeout_s,
+                correlation_id=row.correlation_id,
+                priority=row.priority,
+                visible_at=visible_at,
+                retry_count=row.retry_count + 1,
+                retried_task_id=row.id,
+            ),
+            now,
+        )
+        if visible_at <= now:
+            self._notify((row.task_type, row.domain))
+        else:
+            self._wake_timer_by(visible_at)
+
+    # -- logs and reads --------------------------------------------------------------
+
+    def add_log(self, task_id: str, text: str) -> None:
+        """Append one log line to a task; raises :class:`TaskNotFound`."""
+        if self._store.get_task(task_id) is None:
+            raise TaskNotFound(task_id)
+        with self._store.transaction() as db:
+            self._store.add_logs(db, task_id, [(text, self._clock())])
+
+    def logs(self, task_id: str) -> list[TaskExecLog]:
+        """The task's log lines, oldest first ([] for an unknown id, as Conductor does)."""
+        return [
+            TaskExecLog(log=text, task_id=task_id, created_time=created)
+            for text, created in self._store.logs(task_id)
+        ]
+
+    def task(self, task_id: str) -> Task | None:
+        row = self._store.get_task(task_id)
+        return None if row is None else self._task(row)
+
+    def workflow(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
+        row = self._store.get_workflow(workflow_id)
+        if row is None:
+            return None
+        tasks = self._store.workflow_tasks(workflow_id) if include_tasks else []
+        return _workflow(row, [self._task(task) for task in tasks])
+
+    def queue_size(self, task_type: str) -> int:
+        return self._store.queue_size(task_type)
+
+    def register_task_defs(self, definitions: Iterable[TaskDef]) -> None:
+        with self._store.transaction() as db:
+            for definition in definitions:
+                self._store.put_task_def(db, definition.name, to_json_obj(definition))
+
+    def task_def(self, name: str) -> TaskDef | None:
+        found = self._store.get_task_def(name)
+        return None if found is None else from_json_obj(found, TaskDef)
+
+    def task_defs(self) -> list[TaskDef]:
+        return [from_json_obj(found, TaskDef) for found in self._store.task_defs()]
+
+    def _task(self, row: TaskRow) -> Task:
+        return Task(
+            task_type=row.task_type,
+            status=row.status,
+            input_data=row.input,
+            reference_task_name=row.ref_name,
+            retry_count=row.retry_count,
+            seq=row.seq_in_workflow,
+            correlation_id=row.correlation_id,
+            poll_count=row.poll_count,
+            task_def_name=row.task_type,
+            scheduled_time=row.scheduled_time,
+            start_time=row.start_time,
+            end_time=row.end_time,
+            update_time=row.update_time,
+            retried_task_id=row.retried_task_id,
+            retried=row.retried,
+            executed=row.status.is_terminal,
+            response_timeout_seconds=row.response_timeout_s,
+            workflow_instance_id=row.workflow_id,
+            workflow_type=row.workflow_type,
+            task_id=row.id,
+            reason_for_incompletion=row.reason,
+            callback_after_seconds=row.callback_after_s,
+            worker_id=row.worker_id,
+            output_data=row.output,
+            workflow_task={
+                "name": row.task_type,
+                "taskReferenceName": row.ref_name,
+                "type": "SIMPLE",
+            },
+            domain=row.domain or None,
+            workflow_priority=row.priority,
+            first_start_time=row.first_start_time,
+            queue_wait_time=max(0, row.start_time - row.scheduled_time) if row.start_time else 0,
+        )
+
+
+def _workflow(row: WorkflowRow, tasks: list[Task]) -> Workflow:
+    failed = [
+        task.reference_task_name or task.task_type
+        for task in tasks[-1:]
+        if row.status in (WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT)
+    ]
+    return Workflow(
+        workflow_id=row.id,
+        status=row.status,
+        workflow_name=row.name,
+        workflow_version=row.version,
+        input=row.input,
+        output=row.output,
+        tasks=tasks,
+        correlation_id=row.correlation_id,
+        reason_for_incompletion=row.reason,
+        create_time=row.create_time,
+        update_time=row.update_time,
+        start_time=row.create_time,
+        end_time=row.end_time,
+        priority=row.priority,
+        failed_reference_task_names=failed,
+        failed_task_names=[task.task_type for task in tasks[-1:] if failed],
+    )

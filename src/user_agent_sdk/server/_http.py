@@ -1,0 +1,275 @@
+"""A small HTTP/1.1 server on trio and h11.
+
+It does what the embedded task server needs and no more: keep-alive connections,
+``Content-Length`` and chunked request bodies with a size limit, and one handler
+coroutine per request. A handler answers with a :class:`Response`, or raises
+:class:`HTTPError` for a client mistake; anything else it raises becomes a 500 whose
+body never carries a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+import h11
+import trio
+
+log = logging.getLogger("user_agent_sdk.server")
+
+_READ_SIZE = 64 * 1024
+_SERVER_HEADER = (b"server", b"useragent-server")
+
+
+@attrs.frozen
+class Request:
+    """One HTTP request, fully read."""
+
+    method: str
+    path: str
+    """The raw (still percent-encoded) path, without the query string."""
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    """Header names in lower case; a repeated header keeps its last value."""
+    body: bytes
+    client: str
+
+    def query_value(self, name: str) -> str | None:
+        """The last value of query parameter ``name``, or None."""
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+
+@attrs.frozen
+class Response:
+    """What a handler answers."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str | None = None
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200) -> Response:
+        """A JSON body (compact, UTF-8)."""
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        return cls(status, body, "application/json")
+
+    @classmethod
+    def text(cls, text: str, status: int = 200) -> Response:
+        """A ``text/plain`` body."""
+        return cls(status, text.encode(), "text/plain; charset=utf-8")
+
+    @classmethod
+    def no_content(cls) -> Response:
+        """204: nothing to answer (an empty poll, an unknown task)."""
+        return cls(204)
+
+
+class HTTPError(Exception):
+    """A request the server refuses; ``message`` is shown to the client and logged."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def to_response(self) -> Response:
+        return Response.json(
+            {"status": self.status, "message": self.message, "error": _reason(self.status)},
+            status=self.status,
+        )
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@attrs.frozen
+class HTTPLimits:
+    """Per-connection limits."""
+
+    max_body_bytes: int = 10 * 1024 * 1024
+    idle_timeout: float = 75.0
+    """Seconds a keep-alive connection may sit between requests before it is closed."""
+
+
+async def serve_http(
+    handler: Handler,
+    host: str,
+    port: int,
+    limits: HTTPLimits = HTTPLimits(),
+    *,
+    task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``handler`` on ``host:port`` until cancelled.
+
+    ``task_status.started`` receives the listeners once they accept connections
+    (``port=0`` picks a free port: read it from ``listeners[0].socket.getsockname()``).
+    On cancellation every connection is closed; requests in progress are abandoned.
+    """
+    listeners = await trio.open_tcp_listeners(port, host=host)
+
+    async def on_connection(stream: trio.SocketStream) -> None:
+        await _Connection(stream, handler, limits).serve()
+
+    await trio.serve_listeners(on_connection, listeners, task_status=task_status)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _Connection:
+    def __init__(self, stream: trio.SocketStream, handler: Handler, limits: HTTPLimits) -> None:
+        self._stream = stream
+        self._handler = handler
+        self._limits = limits
+        self._h11 = h11.Connection(h11.SERVER)
+        try:
+            peer = stream.socket.getpeername()
+            self._client = f"{peer[0]}:{peer[1]}"
+        except OSError:
+            self._client = "?"
+
+    async def serve(self) -> None:
+        async with self._stream:
+            try:
+                while await self._serve_one():
+                    self._h11.start_next_cycle()
+            except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
+                pass  # the client went away; nothing to answer
+            except h11.RemoteProtocolError as exc:
+                log.warning("bad HTTP from %s: %s", self._client, exc)
+                await self._try_send_error(HTTPError(exc.error_status_hint, str(exc)))
+
+    async def _serve_one(self) -> bool:
+        """Read one request and answer it; False once the connection must close."""
+        with trio.move_on_after(self._limits.idle_timeout) as idle:
+            event = await self._next_event()
+        if idle.cancelled_caught or isinstance(event, h11.ConnectionClosed):
+            return False
+        assert isinstance(event, h11.Request)
+        try:
+            request = await self._read_request(event)
+        except _BodyTooLarge:
+            error = HTTPError(
+                413, f"request body exceeds the limit of {self._limits.max_body_bytes} bytes"
+            )
+            log.warning(
+                "413 %s %s from %s: %s",
+                event.method.decode(),
+                event.target.decode(errors="replace"),
+                self._client,
+                error.message,
+            )
+            await self._send(error.to_response(), close=True)
+            return False
+        response = await self._respond(request)
+        await self._send(response)
+        return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+
+    async def _respond(self, request: Request) -> Response:
+        try:
+            return await self._handler(request)
+        except HTTPError as error:
+            log.warning(
+                "%d %s %s from %s: %s",
+                error.status,
+                request.method,
+                request.path,
+                request.client,
+                error.message,
+            )
+            return error.to_response()
+        except Exception as exc:
+            # One line for the operator, no traceback for the client; debug logging
+            # keeps the traceback for whoever is chasing the bug.
+            log.error(  # noqa: TRY400 - the traceback only at debug level
+                "500 %s %s: %s: %s",
+                request.method,
+                request.path,
+                type(exc).__name__,
+                exc,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            return HTTPError(500, "internal server error").to_response()
+
+    async def _read_request(self, head: h11.Request) -> Request:
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in head.headers}
+        declared = headers.get("content-length")
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self._limits.max_body_bytes
+        ):
+            raise _BodyTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            event = await self._next_event()
+            if isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > self._limits.max_body_bytes:
+                    raise _BodyTooLarge
+                chunks.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                raise trio.BrokenResourceError("client closed mid-request")
+        target = urlsplit(head.target.decode("latin-1"))
+        return Request(
+            method=head.method.decode("ascii"),
+            path=target.path,
+            query=parse_qs(target.query, keep_blank_values=True),
+            headers=headers,
+            body=b"".join(chunks),
+            client=self._client,
+        )
+
+    async def _next_event(self) -> Any:
+        while True:
+            event = self._h11.next_event()
+            if event is h11.NEED_DATA:
+                data = await self._stream.receive_some(_READ_SIZE)
+                self._h11.receive_data(data)
+                continue
+            return event
+
+    async def _send(self, response: Response, *, close: bool = False) -> None:
+        headers = [_SERVER_HEADER, (b"content-length", str(len(response.body)).encode())]
+        if response.content_type is not None and response.status != 204:
+            headers.append((b"content-type", response.content_type.encode()))
+        if close:
+            headers.append((b"connection", b"close"))
+        body = b"" if response.status == 204 else response.body
+        if response.status == 204:
+            headers = [_SERVER_HEADER]
+        data = self._h11.send(h11.Response(status_code=response.status, headers=headers))
+        if body:
+            data = (data or b"") + (self._h11.send(h11.Data(data=body)) or b"")
+        data = (data or b"") + (self._h11.send(h11.EndOfMessage()) or b"")
+        await self._stream.send_all(data)
+
+    async def _try_send_error(self, error: HTTPError) -> None:
+        if self._h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        with contextlib.suppress(
+            trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError
+        ):
+            await self._send(error.to_response(), close=True)
+
+
+def _reason(status: int) -> str:
+    return {
+        400: "Bad Request",
+        401: "Unauthorized",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        409: "Conflict",
+        413: "Payload Too Large",
+        500: "Internal Server Error",
+    }.get(status, "Error")

@@ -1,0 +1,85 @@
+"""Starting the embedded server inside a trio program."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import attrs
+import trio
+
+from ._app import ServerApp
+from ._auth import ClientCredentials, TokenIssuer
+from ._engine import TaskEngine, TaskSettings
+from ._http import HTTPLimits, serve_http
+from ._store import Store
+
+MEMORY = ":memory:"
+
+
+@attrs.frozen
+class ServerConfig:
+    """Everything ``useragent server`` can be told."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    """0 picks a free port; :attr:`RunningServer.base_url` tells which."""
+    db: str = "useragent-server.db"
+    """A SQLite file (created if missing), or ``":memory:"``."""
+    auth_required: bool = False
+    credentials: ClientCredentials = attrs.field(factory=ClientCredentials.generate)
+    token_ttl_seconds: int = 3600
+    task_defaults: TaskSettings = attrs.field(factory=TaskSettings)
+    max_body_bytes: int = 10 * 1024 * 1024
+
+
+@attrs.frozen
+class RunningServer:
+    """What :func:`serve` hands to ``task_status.started``."""
+
+    base_url: str
+    """``http://HOST:PORT``, without ``/api``."""
+    config: ServerConfig
+
+    @property
+    def api_url(self) -> str:
+        """The Conductor API root, ``<base_url>/api`` (``CONDUCTOR_SERVER_URL``)."""
+        return f"{self.base_url}/api"
+
+
+async def serve(
+    config: ServerConfig,
+    *,
+    task_status: trio.TaskStatus[RunningServer] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run the server until cancelled.
+
+    Use it as ``server = await nursery.start(serve, config)``: ``start`` returns once
+    the server accepts connections, with its base URL. Cancelling the nursery closes
+    the listeners and every connection, then the database; whatever was committed
+    (every answered request) is on disk.
+    """
+    if config.db != MEMORY:
+        Path(config.db).parent.mkdir(parents=True, exist_ok=True)
+    store = Store(config.db)
+    try:
+        engine = TaskEngine(store, config.task_defaults)
+        issuer = TokenIssuer(config.credentials, config.token_ttl_seconds)
+        app = ServerApp(engine, issuer, auth_required=config.auth_required)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(engine.run_timers)
+            listeners = await nursery.start(
+                serve_http, app, config.host, config.port, HTTPLimits(config.max_body_bytes)
+            )
+            port = listeners[0].socket.getsockname()[1]
+            task_status.started(RunningServer(_base_url(config.host, port), config))
+    finally:
+        store.close()
+
+
+def _base_url(host: str, port: int) -> str:
+    try:
+        is_v6 = ipaddress.ip_address(host).version == 6
+    except ValueError:
+        is_v6 = False
+    return f"http://[{host}]:{port}" if is_v6 else f"http://{host}:{port}"

@@ -1,0 +1,489 @@
+"""The server's state in SQLite: workflows, task attempts, their logs, task definitions.
+
+Every method is one short transaction. The calls are synchronous on purpose: each is
+tens of microseconds on a WAL database, less than a hop to a worker thread would cost,
+and a single connection owned by the event loop needs no locking. ``synchronous=NORMAL``
+in WAL mode keeps every committed transaction across a process crash (``kill -9``);
+only a power cut may lose the last few.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..conductor import JsonObject, TaskStatus, WorkflowStatus
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS workflows (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    output TEXT NOT NULL DEFAULT '{}',
+    correlation_id TEXT,
+    reason TEXT,
+    priority INTEGER NOT NULL DEFAULT 0,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    end_time INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    seq_no INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    workflow_id TEXT NOT NULL REFERENCES workflows(id),
+    workflow_type TEXT NOT NULL,
+    task_type TEXT NOT NULL,
+    ref_name TEXT NOT NULL,
+    domain TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    output TEXT NOT NULL DEFAULT '{}',
+    reason TEXT,
+    retry_count INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    retry_delay_s INTEGER NOT NULL DEFAULT 0,
+    response_timeout_s INTEGER NOT NULL,
+    callback_after_s INTEGER NOT NULL DEFAULT 0,
+    poll_count INTEGER NOT NULL DEFAULT 0,
+    worker_id TEXT,
+    correlation_id TEXT,
+    priority INTEGER NOT NULL DEFAULT 0,
+    retried_task_id TEXT,
+    retried INTEGER NOT NULL DEFAULT 0,
+    scheduled_time INTEGER NOT NULL,
+    start_time INTEGER NOT NULL DEFAULT 0,
+    first_start_time INTEGER NOT NULL DEFAULT 0,
+    end_time INTEGER NOT NULL DEFAULT 0,
+    update_time INTEGER NOT NULL,
+    -- when set, the task waits in its queue and may be polled from this time on
+    visible_at INTEGER,
+    -- when set, the task is leased to worker_id until this time
+    lease_until INTEGER
+);
+CREATE INDEX IF NOT EXISTS tasks_queue ON tasks (task_type, domain, visible_at)
+    WHERE visible_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_leases ON tasks (lease_until) WHERE lease_until IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_by_workflow ON tasks (workflow_id, seq_no);
+CREATE TABLE IF NOT EXISTS task_logs (
+    task_id TEXT NOT NULL,
+    log TEXT NOT NULL,
+    created_time INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS task_logs_by_task ON task_logs (task_id);
+CREATE TABLE IF NOT EXISTS task_defs (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
+"""
+
+
+@attrs.frozen
+class TaskRow:
+    """One task attempt as stored."""
+
+    seq_no: int
+    id: str
+    workflow_id: str
+    workflow_type: str
+    task_type: str
+    ref_name: str
+    domain: str
+    status: TaskStatus
+    input: JsonObject
+    output: JsonObject
+    reason: str | None
+    retry_count: int
+    max_attempts: int
+    retry_delay_s: int
+    response_timeout_s: int
+    callback_after_s: int
+    poll_count: int
+    worker_id: str | None
+    correlation_id: str | None
+    priority: int
+    retried_task_id: str | None
+    retried: bool
+    scheduled_time: int
+    start_time: int
+    first_start_time: int
+    end_time: int
+    update_time: int
+    visible_at: int | None
+    lease_until: int | None
+
+    @property
+    def seq_in_workflow(self) -> int:
+        """Conductor's ``seq``: attempts of the one task are numbered from 1."""
+        return self.retry_count + 1
+
+
+@attrs.frozen
+class WorkflowRow:
+    """One workflow execution as stored."""
+
+    id: str
+    name: str
+    version: int
+    status: WorkflowStatus
+    input: JsonObject
+    output: JsonObject
+    correlation_id: str | None
+    reason: str | None
+    priority: int
+    create_time: int
+    update_time: int
+    end_time: int
+
+
+@attrs.frozen
+class NewTask:
+    """What it takes to schedule a task attempt."""
+
+    id: str
+    workflow_id: str
+    workflow_type: str
+    task_type: str
+    ref_name: str
+    domain: str
+    input: JsonObject
+    max_attempts: int
+    retry_delay_s: int
+    response_timeout_s: int
+    correlation_id: str | None
+    priority: int
+    visible_at: int
+    retry_count: int = 0
+    retried_task_id: str | None = None
+
+
+_TASK_NAMES = tuple(f.name for f in attrs.fields(TaskRow))
+_WORKFLOW_NAMES = tuple(f.name for f in attrs.fields(WorkflowRow))
+_TASK_COLUMNS = ", ".join(_TASK_NAMES)
+_WORKFLOW_COLUMNS = ", ".join(_WORKFLOW_NAMES)
+
+
+def _task_row(row: Sequence[Any]) -> TaskRow:
+    values = dict(zip(_TASK_NAMES, row, strict=True))
+    values["status"] = TaskStatus(values["status"])
+    values["input"] = json.loads(values["input"])
+    values["output"] = json.loads(values["output"])
+    values["retried"] = bool(values["retried"])
+    return TaskRow(**values)
+
+
+def _workflow_row(row: Sequence[Any]) -> WorkflowRow:
+    values = dict(zip(_WORKFLOW_NAMES, row, strict=True))
+    values["status"] = WorkflowStatus(values["status"])
+    values["input"] = json.loads(values["input"])
+    values["output"] = json.loads(values["output"])
+    return WorkflowRow(**values)
+
+
+def _dump(data: JsonObject) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+class Store:
+    """The SQLite database of one server. Not thread-safe: one owner calls it."""
+
+    def __init__(self, path: str | Path) -> None:
+        """Open (creating if needed) the database at ``path``; ``":memory:"`` for none."""
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        found = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path}: database schema version {found} is newer than this "
+                f"server's ({SCHEMA_VERSION}); upgrade user-agent-sdk or use another --db"
+            )
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of work; rolled back if the body raises."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- workflows ---------------------------------------------------------------
+
+    def insert_workflow(
+        self,
+        db: sqlite3.Connection,
+        *,
+        id: str,
+        name: str,
+        version: int,
+        input: JsonObject,
+        correlation_id: str | None,
+        priority: int,
+        now: int,
+    ) -> None:
+        db.execute(
+            "INSERT INTO workflows (id, name, version, status, input, correlation_id, priority,"
+            " create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                id,
+                name,
+                version,
+                WorkflowStatus.RUNNING.value,
+                _dump(input),
+                correlation_id,
+                priority,
+                now,
+                now,
+            ),
+        )
+
+    def finish_workflow(
+        self,
+        db: sqlite3.Connection,
+        workflow_id: str,
+        status: WorkflowStatus,
+        *,
+        output: JsonObject | None,
+        reason: str | None,
+        now: int,
+    ) -> None:
+        db.execute(
+            "UPDATE workflows SET status = ?, output = coalesce(?, output), reason = ?,"
+            " update_time = ?, end_time = ? WHERE id = ?",
+            (
+                status.value,
+                None if output is None else _dump(output),
+                reason,
+                now,
+                now,
+                workflow_id,
+            ),
+        )
+
+    def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
+        row = self._db.execute(
+            f"SELECT {_WORKFLOW_COLUMNS} FROM workflows WHERE id = ?", (workflow_id,)
+        ).fetchone()
+        return None if row is None else _workflow_row(row)
+
+    def workflow_tasks(self, workflow_id: str) -> list[TaskRow]:
+        rows = self._db.execute(
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE workflow_id = ? ORDER BY seq_no",
+            (workflow_id,),
+        ).fetchall()
+        return [_task_row(row) for row in rows]
+
+    # -- tasks -------------------------------------------------------------------
+
+    def insert_task(self, db: sqlite3.Connection, task: NewTask, now: int) -> None:
+        db.execute(
+            "INSERT INTO tasks (id, workflow_id, workflow_type, task_type, ref_name, domain,"
+            " status, input, retry_count, max_attempts, retry_delay_s, response_timeout_s,"
+            " correlation_id, priority, retried_task_id, scheduled_time, update_time, visible_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                task.id,
+                task.workflow_id,
+                task.workflow_type,
+                task.task_type,
+                task.ref_name,
+                task.domain,
+                TaskStatus.SCHEDULED.value,
+                _dump(task.input),
+                task.retry_count,
+                task.max_attempts,
+                task.retry_delay_s,
+                task.response_timeout_s,
+                task.correlation_id,
+                task.priority,
+                task.retried_task_id,
+                now,
+                now,
+                task.visible_at,
+            ),
+        )
+
+    def get_task(self, task_id: str) -> TaskRow | None:
+        row = self._db.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?", (task_id,))
+        found = row.fetchone()
+        return None if found is None else _task_row(found)
+
+    def claim(
+        self,
+        db: sqlite3.Connection,
+        task_type: str,
+        domain: str,
+        count: int,
+        worker_id: str | None,
+        now: int,
+    ) -> list[TaskRow]:
+        """Lease up to ``count`` visible tasks of one queue to ``worker_id``, oldest first."""
+        ids = [
+            row[0]
+            for row in db.execute(
+                "SELECT seq_no FROM tasks WHERE task_type = ? AND domain = ?"
+                " AND visible_at IS NOT NULL AND visible_at <= ?"
+                " ORDER BY priority DESC, visible_at, seq_no LIMIT ?",
+                (task_type, domain, now, count),
+            )
+        ]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        db.execute(
+            "UPDATE tasks SET status = ?, visible_at = NULL,"
+            " lease_until = ? + response_timeout_s * 1000,"
+            " poll_count = poll_count + 1, worker_id = ?, callback_after_s = 0,"
+            " start_time = ?, first_start_time = CASE first_start_time WHEN 0 THEN ?"
+            " ELSE first_start_time END, update_time = ?"
+            f" WHERE seq_no IN ({marks})",
+            (TaskStatus.IN_PROGRESS.value, now, worker_id, now, now, now, *ids),
+        )
+        rows = db.execute(
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE seq_no IN ({marks}) ORDER BY priority DESC,"
+            " seq_no",
+            ids,
+        ).fetchall()
+        return [_task_row(row) for row in rows]
+
+    def renew_lease(
+        self, db: sqlite3.Connection, task_id: str, output: JsonObject, now: int
+    ) -> None:
+        db.execute(
+            "UPDATE tasks SET lease_until = ? + response_timeout_s * 1000, output = ?,"
+            " update_time = ? WHERE id = ?",
+            (now, _dump(output), now, task_id),
+        )
+
+    def requeue(
+        self,
+        db: sqlite3.Connection,
+        task_id: str,
+        *,
+        visible_at: int,
+        callback_after_s: int,
+        output: JsonObject,
+        now: int,
+    ) -> None:
+        """Hand a leased task back to its queue (``callbackAfterSeconds``)."""
+        db.execute(
+            "UPDATE tasks SET visible_at = ?, lease_until = NULL, callback_after_s = ?,"
+            " output = ?, update_time = ? WHERE id = ?",
+            (visible_at, callback_after_s, _dump(output), now, task_id),
+        )
+
+    def finish_task(
+        self,
+        db: sqlite3.Connection,
+        task_id: str,
+        status: TaskStatus,
+        *,
+        output: JsonObject | None,
+        reason: str | None,
+        retried: bool,
+        now: int,
+    ) -> None:
+        db.execute(
+            "UPDATE tasks SET status = ?, output = coalesce(?, output), reason = ?, retried = ?,"
+            " visible_at = NULL, lease_until = NULL, end_time = ?, update_time = ? WHERE id = ?",
+            (
+                status.value,
+                None if output is None else _dump(output),
+                reason,
+                int(retried),
+                now,
+                now,
+                task_id,
+            ),
+        )
+
+    def expired_leases(self, now: int) -> list[TaskRow]:
+        rows = self._db.execute(
+            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE lease_until IS NOT NULL"
+            " AND lease_until <= ? ORDER BY lease_until",
+            (now,),
+        ).fetchall()
+        return [_task_row(row) for row in rows]
+
+    def next_due(self, after: int) -> int | None:
+        """The earliest event after ``after``: a lease running out or a delayed task appearing."""
+        row = self._db.execute(
+            "SELECT min(t) FROM (SELECT min(lease_until) AS t FROM tasks"
+            " WHERE lease_until IS NOT NULL UNION ALL SELECT min(visible_at) FROM tasks"
+            " WHERE visible_at IS NOT NULL AND visible_at > ?)",
+            (after,),
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def queues_revealed(self, since: int, until: int) -> list[tuple[str, str]]:
+        """The (task type, domain) queues where a task became visible in (since, until]."""
+        return [
+            (row[0], row[1])
+            for row in self._db.execute(
+                "SELECT DISTINCT task_type, domain FROM tasks"
+                " WHERE visible_at IS NOT NULL AND visible_at > ? AND visible_at <= ?",
+                (since, until),
+            )
+        ]
+
+    def queue_size(self, task_type: str) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM tasks WHERE task_type = ? AND visible_at IS NOT NULL",
+            (task_type,),
+        ).fetchone()
+        return int(row[0])
+
+    # -- logs --------------------------------------------------------------------
+
+    def add_logs(
+        self, db: sqlite3.Connection, task_id: str, lines: Sequence[tuple[str, int]]
+    ) -> None:
+        db.executemany(
+            "INSERT INTO task_logs (task_id, log, created_time) VALUES (?, ?, ?)",
+            [(task_id, text, created) for text, created in lines],
+        )
+
+    def logs(self, task_id: str) -> list[tuple[str, int]]:
+        rows = self._db.execute(
+            "SELECT log, created_time FROM task_logs WHERE task_id = ? ORDER BY rowid",
+            (task_id,),
+        )
+        return [(row[0], int(row[1])) for row in rows]
+
+    # -- task definitions ----------------------------------------------------------
+
+    def put_task_def(self, db: sqlite3.Connection, name: str, definition: JsonObject) -> None:
+        db.execute(
+            "INSERT INTO task_defs (name, definition) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET definition = excluded.definition",
+            (name, _dump(definition)),
+        )
+
+    def get_task_def(self, name: str) -> JsonObject | None:
+        row = self._db.execute(
+            "SELECT definition FROM task_defs WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def task_defs(self) -> list[JsonObject]:
+        rows = self._db.execute("SELECT definition FROM task_defs ORDER BY name")
+        return [dict(json.loads(row[0])) for row in rows]
