@@ -51,15 +51,19 @@ class TokenIssuer:
         credentials: ClientCredentials,
         ttl_seconds: int,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        accept_any: bool = False,
     ) -> None:
+        """``accept_any``: issue a token for any id and secret (a server without auth)."""
         self.credentials = credentials
+        self._accept_any = accept_any
         self._ttl = ttl_seconds
         self._clock = clock
         self._expiry: dict[str, float] = {}
 
     def issue(self, client_id: str, client_secret: str) -> IssuedToken | None:
         """A new token, or None when the credentials are wrong."""
-        if not self.credentials.matches(client_id, client_secret):
+        if not (self._accept_any or self.credentials.matches(client_id, client_secret)):
             return None
         now = self._clock()
         self._expiry = {token: at for token, at in self._expiry.items() if at > now}

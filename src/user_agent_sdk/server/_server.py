@@ -64,7 +64,11 @@ async def serve(
     store = Store(config.db)
     try:
         engine = TaskEngine(store, config.task_defaults)
-        issuer = TokenIssuer(config.credentials, config.token_ttl_seconds)
+        # Without auth, a token is handed to anyone who asks, so that a worker whose
+        # credentials.json was made for another server still gets going.
+        issuer = TokenIssuer(
+            config.credentials, config.token_ttl_seconds, accept_any=not config.auth_required
+        )
         app = ServerApp(engine, issuer, auth_required=config.auth_required)
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run_timers)

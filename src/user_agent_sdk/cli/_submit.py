@@ -1,0 +1,233 @@
+"""``useragent submit``: start workflows on a server and, with ``--wait``, print their outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import trio
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..conductor import Workflow, WorkflowStatus, from_json_obj
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+IN_FLIGHT = 32
+"""Requests in flight at once while submitting or waiting."""
+
+
+class SubmitError(Exception):
+    """A problem the user can fix; the message says which."""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "submit",
+        help="start workflows for an agent and optionally wait for their outputs",
+        description=(
+            "Start COUNT workflows named AGENT_ID on a Conductor server (a name with no "
+            "workflow definition runs one task of that type, which is what a user agent "
+            "serves). Prints the workflow ids, or with --wait each output as a line of JSON."
+        ),
+    )
+    parser.add_argument("agent_id", metavar="AGENT_ID", help="the agent id (task type) to run")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--input", metavar="JSON", help="the workflow input, a JSON object")
+    source.add_argument("--input-file", metavar="FILE", type=Path, help="read the input from FILE")
+    parser.add_argument("--count", type=int, default=1, metavar="N", help="how many to start")
+    parser.add_argument(
+        "--wait", action="store_true", help="wait for each to end and print its output as JSON"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --wait: give up after this long (exit 1)",
+    )
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        default=os.environ.get("CONDUCTOR_SERVER_URL", DEFAULT_SERVER),
+        help="server base URL or its /api URL (default $CONDUCTOR_SERVER_URL or %(default)s)",
+    )
+    parser.add_argument(
+        "--response-timeout",
+        type=int,
+        metavar="SECONDS",
+        help="lease of each task (responseTimeoutSeconds) for these submissions",
+    )
+    parser.add_argument(
+        "--max-attempts", type=int, metavar="N", help="attempts in all for these submissions"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.count < 1:
+        print("useragent submit: --count must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return trio.run(_submit, args, _read_input(args))
+    except SubmitError as exc:
+        print(f"useragent submit: {exc}", file=sys.stderr)
+        return 2
+    except httpx.HTTPError as exc:
+        print(f"useragent submit: {args.server}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _read_input(args: argparse.Namespace) -> dict[str, Any]:
+    if args.input_file is not None:
+        try:
+            text, origin = args.input_file.read_text(), str(args.input_file)
+        except OSError as exc:
+            raise SubmitError(
+                f"cannot read --input-file {args.input_file}: {exc.strerror}"
+            ) from None
+    elif args.input is not None:
+        text, origin = args.input, "--input"
+    else:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise SubmitError(f"{origin} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SubmitError(f"{origin} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def api_url(server: str) -> str:
+    """``http://host:port`` or ``http://host:port/api`` -> ``http://host:port/api``."""
+    server = server.rstrip("/")
+    return server if server.endswith("/api") else f"{server}/api"
+
+
+async def _submit(args: argparse.Namespace, payload: dict[str, Any]) -> int:
+    params: dict[str, int] = {}
+    if args.response_timeout is not None:
+        params["responseTimeoutSeconds"] = args.response_timeout
+    if args.max_attempts is not None:
+        params["retryCount"] = args.max_attempts - 1
+    console = Console(stderr=True)
+    async with httpx.AsyncClient(base_url=api_url(args.server), timeout=30) as client:
+        await _authenticate(client)
+        with _progress(console, enabled=args.count > 1) as progress:
+            ids = await _start_all(client, args, payload, params, progress)
+            if not args.wait:
+                for workflow_id in ids:
+                    print(workflow_id)
+                return 0
+            outcomes = await _wait_all(client, ids, args.timeout, progress)
+    failed = 0
+    for workflow_id in ids:
+        workflow = outcomes.get(workflow_id)
+        if workflow is None:
+            failed += 1
+            console.print(f"[yellow]{workflow_id}: still running when --timeout ran out")
+        elif workflow.status is WorkflowStatus.COMPLETED:
+            print(json.dumps(workflow.output, ensure_ascii=False), flush=True)
+        else:
+            failed += 1
+            reason = workflow.reason_for_incompletion or "no reason given"
+            console.print(f"[red]{workflow_id}: {workflow.status.value}: {reason}")
+    return 1 if failed else 0
+
+
+async def _authenticate(client: httpx.AsyncClient) -> None:
+    key, secret = os.environ.get("CONDUCTOR_AUTH_KEY"), os.environ.get("CONDUCTOR_AUTH_SECRET")
+    if not key or not secret:
+        return
+    response = await client.post("/token", json={"keyId": key, "keySecret": secret})
+    if response.status_code != 200:
+        raise SubmitError(
+            f"the server refused CONDUCTOR_AUTH_KEY/CONDUCTOR_AUTH_SECRET "
+            f"(HTTP {response.status_code})"
+        )
+    client.headers["X-Authorization"] = response.json()["token"]
+
+
+async def _start_all(
+    client: httpx.AsyncClient,
+    args: argparse.Namespace,
+    payload: dict[str, Any],
+    params: dict[str, int],
+    progress: Progress,
+) -> list[str]:
+    bar = progress.add_task("submitted", total=args.count)
+    ids: list[str] = [""] * args.count
+    limiter = trio.CapacityLimiter(IN_FLIGHT)
+    path = f"/workflow/{quote(args.agent_id, safe='')}"
+
+    async def start(index: int) -> None:
+        async with limiter:
+            response = await client.post(path, json=payload, params=params)
+        _raise_for_status(response)
+        ids[index] = response.text.strip().strip('"')
+        progress.advance(bar)
+
+    async with trio.open_nursery() as nursery:
+        for index in range(args.count):
+            nursery.start_soon(start, index)
+    return ids
+
+
+async def _wait_all(
+    client: httpx.AsyncClient, ids: list[str], give_up_after: float | None, progress: Progress
+) -> dict[str, Workflow]:
+    bar = progress.add_task("finished", total=len(ids))
+    done: dict[str, Workflow] = {}
+    limiter = trio.CapacityLimiter(IN_FLIGHT)
+
+    async def watch(workflow_id: str) -> None:
+        delay = 0.02
+        while True:
+            async with limiter:
+                response = await client.get(
+                    f"/workflow/{workflow_id}", params={"includeTasks": "false"}
+                )
+            _raise_for_status(response)
+            workflow = from_json_obj(response.json(), Workflow)
+            if workflow.status.is_terminal:
+                done[workflow_id] = workflow
+                progress.advance(bar)
+                return
+            await trio.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+
+    with trio.move_on_after(give_up_after if give_up_after is not None else float("inf")):
+        async with trio.open_nursery() as nursery:
+            for workflow_id in ids:
+                nursery.start_soon(watch, workflow_id)
+    return done
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        message = response.json().get("message", response.text)
+    except ValueError:
+        message = response.text
+    raise SubmitError(
+        f"{response.request.method} {response.request.url}: HTTP {response.status_code}: {message}"
+    )
+
+
+def _progress(console: Console, *, enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description:>9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
+    )
