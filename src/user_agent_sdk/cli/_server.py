@@ -139,7 +139,7 @@ def _config(args: argparse.Namespace) -> ServerConfig | None:
             return None
     credentials = (
         ClientCredentials(args.client_id, secret)
-        if args.client_id
+        if args.client_id and secret
         else ClientCredentials.generate()
     )
     return ServerConfig(
