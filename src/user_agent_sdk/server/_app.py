@@ -18,6 +18,7 @@ import cattrs
 
 from ..conductor import (
     StartWorkflowRequest,
+    Task,
     TaskDef,
     TaskResult,
     camel_case,
@@ -103,10 +104,15 @@ class ServerApp:
 
     def _check_token(self, request: Request) -> None:
         token = self._issuer.token_from(request.headers)
+        # The error codes are Orkes': its clients refresh their token on exactly these.
         if token is None:
-            raise HTTPError(401, "missing token: send X-Authorization or Authorization: Bearer")
+            raise HTTPError(
+                401,
+                "missing token: send X-Authorization: <token> or Authorization: Bearer <token>",
+                code="INVALID_TOKEN",
+            )
         if not self._issuer.is_valid(token):
-            raise HTTPError(401, "EXPIRED_TOKEN: the token is unknown or has expired")
+            raise HTTPError(401, "the token is unknown or has expired", code="EXPIRED_TOKEN")
 
     # -- auth ----------------------------------------------------------------------
 
@@ -157,7 +163,13 @@ class ServerApp:
             count=_int_query(request, "count", 1, 1, MAX_BATCH),
             timeout_ms=_int_query(request, "timeout", 100, 0, MAX_POLL_TIMEOUT_MS),
         )
-        return Response.json(to_json_obj(tasks)) if tasks else Response.no_content()
+        return self._handing_out(tasks, to_json_obj(tasks))
+
+    def _handing_out(self, tasks: list[Task], body: Any) -> Response:
+        """The answer to a poll; if it cannot be delivered, the tasks go back to the queue."""
+        if not tasks:
+            return Response.no_content()
+        return attrs.evolve(Response.json(body), on_undelivered=lambda: self._engine.release(tasks))
 
     async def _poll_one(self, request: Request, params: dict[str, str]) -> Response:
         tasks = await self._engine.poll(
@@ -165,7 +177,7 @@ class ServerApp:
             worker_id=request.query_value("workerid"),
             domain=request.query_value("domain") or "",
         )
-        return Response.json(to_json_obj(tasks[0])) if tasks else Response.no_content()
+        return self._handing_out(tasks, to_json_obj(tasks[0]) if tasks else None)
 
     async def _update(self, request: Request, params: dict[str, str]) -> Response:
         result = _decode(request, TaskResult)
@@ -178,7 +190,7 @@ class ServerApp:
         tasks = await self._engine.poll(
             before.task_type, worker_id=result.worker_id, domain=before.domain
         )
-        return Response.json(to_json_obj(tasks[0])) if tasks else Response.no_content()
+        return self._handing_out(tasks, to_json_obj(tasks[0]) if tasks else None)
 
     def _apply(self, result: TaskResult) -> Any:
         try:

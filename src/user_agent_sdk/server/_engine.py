@@ -221,6 +221,14 @@ class TaskEngine:
             with trio.move_on_at(deadline):
                 await event.wait()
 
+    def release(self, tasks: Iterable[Task]) -> None:
+        """Give polled tasks back to their queue (their poll's answer never arrived)."""
+        tasks = list(tasks)
+        with self._store.transaction() as db:
+            self._store.release(db, [task.task_id for task in tasks], self._clock())
+        for queue in {(task.task_type, task.domain or "") for task in tasks}:
+            self._notify(queue)
+
     def _claim(self, queue: Queue, count: int, worker_id: str | None) -> list[TaskRow]:
         now = self._clock()
         with self._store.transaction() as db:

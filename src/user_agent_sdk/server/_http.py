@@ -52,6 +52,8 @@ class Response:
     status: int = 200
     body: bytes = b""
     content_type: str | None = None
+    on_undelivered: Callable[[], None] | None = attrs.field(default=None, eq=False, repr=False)
+    """Called if the response could not be sent (e.g. to give polled tasks back)."""
 
     @classmethod
     def json(cls, data: Any, status: int = 200) -> Response:
@@ -73,14 +75,16 @@ class Response:
 class HTTPError(Exception):
     """A request the server refuses; ``message`` is shown to the client and logged."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
+        """``code`` goes into the body's ``error`` field (default: the status's reason)."""
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code or _reason(status)
 
     def to_response(self) -> Response:
         return Response.json(
-            {"status": self.status, "message": self.message, "error": _reason(self.status)},
+            {"status": self.status, "message": self.message, "error": self.code},
             status=self.status,
         )
 
@@ -93,7 +97,7 @@ class HTTPLimits:
     """Per-connection limits."""
 
     max_body_bytes: int = 10 * 1024 * 1024
-    idle_timeout: float = 75.0
+    idle_timeout: float = 600.0
     """Seconds a keep-alive connection may sit between requests before it is closed."""
 
 
@@ -168,9 +172,38 @@ class _Connection:
             )
             await self._send(error.to_response(), close=True)
             return False
-        response = await self._respond(request)
-        await self._send(response)
+        response = await self._respond_while_connected(request)
+        if response is None:
+            return False  # the client hung up; the handler was cancelled
+        try:
+            await self._send(response)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
+            if response.on_undelivered is not None:
+                response.on_undelivered()
+            raise
         return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+
+    async def _respond_while_connected(self, request: Request) -> Response | None:
+        """Run the handler, cancelling it if the client hangs up meanwhile.
+
+        A long poll must not lease a task to a client that is gone: watching the socket
+        while the handler waits turns a hang-up into a cancellation, and the engine
+        leases nothing to a cancelled poll.
+        """
+        response: Response | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._watch_for_hang_up, nursery.cancel_scope)
+            response = await self._respond(request)
+            nursery.cancel_scope.cancel()
+        return response
+
+    async def _watch_for_hang_up(self, scope: trio.CancelScope) -> None:
+        while True:
+            data = await self._stream.receive_some(_READ_SIZE)
+            if not data:
+                scope.cancel()
+                return
+            self._h11.receive_data(data)  # a pipelined request: h11 keeps it for later
 
     async def _respond(self, request: Request) -> Response:
         try:

@@ -365,6 +365,14 @@ class Store:
         ).fetchall()
         return [_task_row(row) for row in rows]
 
+    def release(self, db: sqlite3.Connection, task_ids: Sequence[str], now: int) -> None:
+        """Put leased tasks back in their queue at once, as if never polled."""
+        db.executemany(
+            "UPDATE tasks SET status = ?, visible_at = ?, lease_until = NULL, worker_id = NULL"
+            " WHERE id = ? AND lease_until IS NOT NULL",
+            [(TaskStatus.SCHEDULED.value, now, task_id) for task_id in task_ids],
+        )
+
     def renew_lease(
         self, db: sqlite3.Connection, task_id: str, output: JsonObject, now: int
     ) -> None:
