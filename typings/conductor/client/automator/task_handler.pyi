@@ -1,0 +1,13 @@
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.worker.worker import Worker
+
+class TaskHandler:
+    def __init__(
+        self,
+        workers: list[Worker] | None = None,
+        configuration: Configuration | None = None,
+        scan_for_annotated_workers: bool = True,
+    ) -> None: ...
+    def start_processes(self) -> None: ...
+    def stop_processes(self) -> None: ...
+    def join_processes(self) -> None: ...
