@@ -85,6 +85,14 @@ class ServerApp:
             for method, path, handler, public in table
         ]
 
+    def may_wait(self, request: Request) -> bool:
+        """True for requests that can be held open: batch polls with a timeout."""
+        return (
+            request.method == "GET"
+            and request.path.startswith("/api/tasks/poll/batch/")
+            and request.query_value("timeout") not in (None, "", "0")
+        )
+
     async def __call__(self, request: Request) -> Response:
         allowed: list[str] = []
         for route in self._routes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -101,54 +102,109 @@ class HTTPLimits:
     """Seconds a keep-alive connection may sit between requests before it is closed."""
 
 
+def _always(request: Request) -> bool:
+    return True
+
+
 async def serve_http(
     handler: Handler,
     host: str,
     port: int,
     limits: HTTPLimits = HTTPLimits(),
     *,
-    task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
+    may_wait: Callable[[Request], bool] = _always,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``handler`` on ``host:port`` until cancelled.
 
-    ``task_status.started`` receives the listeners once they accept connections
-    (``port=0`` picks a free port: read it from ``listeners[0].socket.getsockname()``).
-    On cancellation every connection is closed; requests in progress are abandoned.
+    ``task_status.started`` receives the bound port once connections are accepted
+    (``port=0`` picks a free one). ``may_wait`` tells which requests can take a while
+    (long polls): while those run, the connection watches for the client hanging up
+    and cancels the handler if it does. On cancellation every connection is closed;
+    requests in progress are abandoned.
     """
-    listeners = await trio.open_tcp_listeners(port, host=host)
+    listener = _listen(host, port)
+    with listener:
+        async with trio.open_nursery() as nursery:
+            task_status.started(listener.getsockname()[1])
+            while True:
+                try:
+                    sock, peer = listener.accept()
+                except BlockingIOError:
+                    await trio.lowlevel.wait_readable(listener)
+                    continue
+                except OSError as exc:  # out of file descriptors, most likely
+                    log.warning("cannot accept a connection: %s", exc)
+                    await trio.sleep(0.1)
+                    continue
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                connection = _Connection(sock, f"{peer[0]}:{peer[1]}", handler, limits, may_wait)
+                nursery.start_soon(connection.serve)
 
-    async def on_connection(stream: trio.SocketStream) -> None:
-        await _Connection(stream, handler, limits).serve()
 
-    await trio.serve_listeners(on_connection, listeners, task_status=task_status)
+def _listen(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.socket(family, kind, proto)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(1024)
+        listener.setblocking(False)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
+class _ClientGone(Exception):
+    pass
+
+
 class _Connection:
-    def __init__(self, stream: trio.SocketStream, handler: Handler, limits: HTTPLimits) -> None:
-        self._stream = stream
+    """One client connection: requests are read and answered one at a time.
+
+    It works on a non-blocking socket and only waits (``wait_readable`` /
+    ``wait_writable``) when the bytes are not there yet: a request that has fully
+    arrived is parsed, handled and answered without extra trips through trio's
+    scheduler, which is most of the cost of a small request.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        client: str,
+        handler: Handler,
+        limits: HTTPLimits,
+        may_wait: Callable[[Request], bool],
+    ) -> None:
+        self._sock = sock
+        self._client = client
         self._handler = handler
         self._limits = limits
+        self._may_wait = may_wait
         self._h11 = h11.Connection(h11.SERVER)
-        try:
-            peer = stream.socket.getpeername()
-            self._client = f"{peer[0]}:{peer[1]}"
-        except OSError:
-            self._client = "?"
 
     async def serve(self) -> None:
-        async with self._stream:
-            try:
-                while await self._serve_one():
-                    self._h11.start_next_cycle()
-            except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
-                pass  # the client went away; nothing to answer
-            except h11.RemoteProtocolError as exc:
-                log.warning("bad HTTP from %s: %s", self._client, exc)
-                await self._try_send_error(HTTPError(exc.error_status_hint, str(exc)))
+        try:
+            while await self._serve_one():
+                self._h11.start_next_cycle()
+                # One checkpoint per request keeps a busy client from starving the others.
+                await trio.lowlevel.checkpoint()
+        except (_ClientGone, ConnectionError):
+            pass  # the client went away; nothing to answer
+        except h11.RemoteProtocolError as exc:
+            log.warning("bad HTTP from %s: %s", self._client, exc)
+            await self._try_send_error(HTTPError(exc.error_status_hint, str(exc)))
+        finally:
+            trio.lowlevel.notify_closing(self._sock)
+            self._sock.close()
 
     async def _serve_one(self) -> bool:
         """Read one request and answer it; False once the connection must close."""
@@ -172,12 +228,15 @@ class _Connection:
             )
             await self._send(error.to_response(), close=True)
             return False
-        response = await self._respond_while_connected(request)
+        if self._may_wait(request):
+            response = await self._respond_while_connected(request)
+        else:
+            response = await self._respond(request)
         if response is None:
             return False  # the client hung up; the handler was cancelled
         try:
             await self._send(response)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError):
+        except (_ClientGone, ConnectionError):
             if response.on_undelivered is not None:
                 response.on_undelivered()
             raise
@@ -199,7 +258,13 @@ class _Connection:
 
     async def _watch_for_hang_up(self, scope: trio.CancelScope) -> None:
         while True:
-            data = await self._stream.receive_some(_READ_SIZE)
+            await trio.lowlevel.wait_readable(self._sock)
+            try:
+                data = self._sock.recv(_READ_SIZE)
+            except BlockingIOError:
+                continue
+            except ConnectionError:
+                data = b""
             if not data:
                 scope.cancel()
                 return
@@ -252,7 +317,7 @@ class _Connection:
             elif isinstance(event, h11.EndOfMessage):
                 break
             elif isinstance(event, h11.ConnectionClosed):
-                raise trio.BrokenResourceError("client closed mid-request")
+                raise _ClientGone
         target = urlsplit(head.target.decode("latin-1"))
         return Request(
             method=head.method.decode("ascii"),
@@ -266,33 +331,50 @@ class _Connection:
     async def _next_event(self) -> Any:
         while True:
             event = self._h11.next_event()
-            if event is h11.NEED_DATA:
-                data = await self._stream.receive_some(_READ_SIZE)
-                self._h11.receive_data(data)
+            if event is not h11.NEED_DATA:
+                return event
+            self._h11.receive_data(await self._receive())
+
+    async def _receive(self) -> bytes:
+        while True:
+            try:
+                return self._sock.recv(_READ_SIZE)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(self._sock)
+            except ConnectionError:
+                return b""
+
+    async def _send_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self._sock.send(view)
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(self._sock)
                 continue
-            return event
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                raise _ClientGone from exc
+            view = view[sent:]
 
     async def _send(self, response: Response, *, close: bool = False) -> None:
-        headers = [_SERVER_HEADER, (b"content-length", str(len(response.body)).encode())]
-        if response.content_type is not None and response.status != 204:
-            headers.append((b"content-type", response.content_type.encode()))
-        if close:
-            headers.append((b"connection", b"close"))
-        body = b"" if response.status == 204 else response.body
         if response.status == 204:
             headers = [_SERVER_HEADER]
-        data = self._h11.send(h11.Response(status_code=response.status, headers=headers))
-        if body:
-            data = (data or b"") + (self._h11.send(h11.Data(data=body)) or b"")
-        data = (data or b"") + (self._h11.send(h11.EndOfMessage()) or b"")
-        await self._stream.send_all(data)
+        else:
+            headers = [_SERVER_HEADER, (b"content-length", str(len(response.body)).encode())]
+            if response.content_type is not None:
+                headers.append((b"content-type", response.content_type.encode()))
+        if close:
+            headers.append((b"connection", b"close"))
+        data = self._h11.send(h11.Response(status_code=response.status, headers=headers)) or b""
+        if response.body and response.status != 204:
+            data += self._h11.send(h11.Data(data=response.body)) or b""
+        data += self._h11.send(h11.EndOfMessage()) or b""
+        await self._send_all(data)
 
     async def _try_send_error(self, error: HTTPError) -> None:
         if self._h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        with contextlib.suppress(
-            trio.BrokenResourceError, trio.ClosedResourceError, h11.LocalProtocolError
-        ):
+        with contextlib.suppress(_ClientGone, ConnectionError, h11.LocalProtocolError):
             await self._send(error.to_response(), close=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from pathlib import Path
 
@@ -72,10 +73,13 @@ async def serve(
         app = ServerApp(engine, issuer, auth_required=config.auth_required)
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run_timers)
-            listeners = await nursery.start(
-                serve_http, app, config.host, config.port, HTTPLimits(config.max_body_bytes)
+            port = await nursery.start(
+                functools.partial(serve_http, may_wait=app.may_wait),
+                app,
+                config.host,
+                config.port,
+                HTTPLimits(config.max_body_bytes),
             )
-            port = listeners[0].socket.getsockname()[1]
             task_status.started(RunningServer(_base_url(config.host, port), config))
     finally:
         store.close()
