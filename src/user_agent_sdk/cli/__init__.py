@@ -11,9 +11,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from . import _server, _submit, _version
+from . import _run, _server, _submit, _version
 
-COMMANDS: tuple[ModuleType, ...] = (_server, _submit, _version)
+COMMANDS: tuple[ModuleType, ...] = (_run, _server, _submit, _version)
 """The subcommands, in the order ``--help`` lists them."""
 
 

@@ -1,5 +1,18 @@
 """The Conductor wire: data models and their one JSON converter."""
 
+from ._client import (
+    AKABOT,
+    CONDUCTOR,
+    AuthenticationError,
+    ConductorClient,
+    ConductorError,
+    Credentials,
+    Flavour,
+    OAuth2ClientCredentials,
+    OrkesKey,
+    RequestRejected,
+    ServerUnavailable,
+)
 from ._converter import camel_case, conductor_converter, from_json_obj, to_json_obj
 from ._models import (
     JsonObject,
@@ -15,7 +28,18 @@ from ._models import (
 )
 
 __all__ = [
+    "AKABOT",
+    "CONDUCTOR",
+    "AuthenticationError",
+    "ConductorClient",
+    "ConductorError",
+    "Credentials",
+    "Flavour",
     "JsonObject",
+    "OAuth2ClientCredentials",
+    "OrkesKey",
+    "RequestRejected",
+    "ServerUnavailable",
     "StartWorkflowRequest",
     "Task",
     "TaskDef",

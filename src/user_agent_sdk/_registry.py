@@ -1,0 +1,325 @@
+"""``@user_agent`` and ``register_user_agent``: a handler and its settings, as an ``AgentSpec``.
+
+A handler asks for what it needs by naming parameters; the runtime fills them per task:
+
+============================  ==========================================================
+``input_data``                the task's input, without the platform's ``__x__`` keys
+``logger``                    a :class:`logging.Logger` whose lines become this task's logs
+``task``                      the polled :class:`~user_agent_sdk.conductor.Task`
+``platform_task_id``          ``inputData["__task_id__"]`` (akaBot's task id), or None
+``platform_agent_id``         ``inputData["__deployed_workflow_id__"]``, or None
+``ctx`` / ``context``         a :class:`TaskContext` with all of the above (or any
+                              parameter annotated ``TaskContext``)
+============================  ==========================================================
+
+Any other parameter must have a default; one that has none is an error when the handler
+is registered, naming it, rather than a failure on every task.
+
+Registrations go to a :class:`Registry`. The decorator records into the *active* one: a
+module-level default, or the fresh registry of a :func:`collecting` block, which is how
+``useragent run`` loads a script without sharing state with anything else in the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import enum
+import inspect
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, overload
+
+import attrs
+
+from .conductor import JsonObject, Task
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RegistrationError(TypeError):
+    """A handler or a decorator argument the runtime cannot work with; the message says which."""
+
+
+class Injection(enum.Enum):
+    """What the runtime passes for one handler parameter."""
+
+    INPUT_DATA = "input_data"
+    LOGGER = "logger"
+    TASK = "task"
+    PLATFORM_TASK_ID = "platform_task_id"
+    PLATFORM_AGENT_ID = "platform_agent_id"
+    CONTEXT = "ctx"
+
+
+_BY_NAME: dict[str, Injection] = {
+    **{injection.value: injection for injection in Injection},
+    "context": Injection.CONTEXT,
+}
+
+
+@attrs.frozen
+class TaskContext:
+    """Everything the runtime knows about the task a handler is running.
+
+    Ask for it with a parameter named ``ctx`` (or annotated ``TaskContext``)::
+
+        @user_agent()
+        async def resize(ctx: TaskContext) -> dict[str, int]:
+            ctx.logger.info("attempt %d of task %s", ctx.attempt, ctx.task_id)
+            return {"width": ctx.input_data["width"] // 2}
+    """
+
+    task: Task
+    input_data: JsonObject
+    """The task's input without the platform's ``__x__`` keys."""
+    logger: logging.Logger
+    """Lines logged here travel in this task's ``TaskResult.logs``, and only there."""
+    agent_id: str
+    """The task type this agent serves."""
+    worker_id: str
+    platform_task_id: str | None = None
+    platform_agent_id: str | None = None
+
+    @property
+    def task_id(self) -> str:
+        """The Conductor task id of this attempt."""
+        return self.task.task_id
+
+    @property
+    def attempt(self) -> int:
+        """1 for the first attempt, 2 for the first retry, and so on."""
+        return self.task.attempt
+
+
+@attrs.frozen
+class AgentSpec:
+    """One registered handler and how to run it."""
+
+    handler: Callable[..., Any]
+    name: str
+    """The handler's name, for logs."""
+    is_async: bool
+    injections: tuple[tuple[str, Injection], ...]
+    """Parameter name -> what the runtime passes for it, in signature order."""
+    agent_id: str | None = None
+    """The task type to serve; None means the ``agentId`` of the credentials."""
+    worker_id: str | None = None
+    """Sent as ``workerid`` with polls; None means this machine's host name."""
+    domain: str | None = None
+    poll_interval_ms: int = 1000
+    """The longest wait between polls while the queue is empty."""
+    workers: int = 1
+    """Tasks run at once; ``useragent run -w N`` overrides it."""
+
+
+class Registry:
+    """An ordered collection of :class:`AgentSpec`; one per script that ``useragent run`` loads."""
+
+    def __init__(self) -> None:
+        self._specs: list[AgentSpec] = []
+
+    def add(self, spec: AgentSpec) -> None:
+        self._specs.append(spec)
+
+    @property
+    def specs(self) -> tuple[AgentSpec, ...]:
+        return tuple(self._specs)
+
+    def __iter__(self) -> Iterator[AgentSpec]:
+        return iter(self.specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+default_registry = Registry()
+"""Where ``@user_agent`` records outside a :func:`collecting` block."""
+
+_active: contextvars.ContextVar[Registry] = contextvars.ContextVar(
+    "user_agent_sdk.active_registry", default=default_registry
+)
+
+
+@contextlib.contextmanager
+def collecting(registry: Registry | None = None) -> Iterator[Registry]:
+    """Record every registration made inside the block into ``registry`` (a fresh one by default).
+
+    ``useragent run`` executes the agent script inside this block, so the specs it finds
+    are exactly the script's, whatever else the process has imported.
+    """
+    target = Registry() if registry is None else registry
+    token = _active.set(target)
+    try:
+        yield target
+    finally:
+        _active.reset(token)
+
+
+def register_user_agent(
+    handler: Callable[..., Any],
+    *,
+    agent_id: str | None = None,
+    worker_id: str | None = None,
+    domain: str | None = None,
+    poll_interval: int = 1000,
+    workers: int = 1,
+    registry: Registry | None = None,
+) -> AgentSpec:
+    """Register ``handler`` as a user agent and return its spec.
+
+    The keyword arguments are those of :func:`user_agent`. ``registry`` defaults to the
+    active registry. Raises :class:`RegistrationError` naming the parameter or argument
+    the runtime cannot work with.
+    """
+    spec = make_spec(
+        handler,
+        agent_id=agent_id,
+        worker_id=worker_id,
+        domain=domain,
+        poll_interval=poll_interval,
+        workers=workers,
+    )
+    (registry if registry is not None else _active.get()).add(spec)
+    return spec
+
+
+@overload
+def user_agent(agent_id: F) -> F: ...
+
+
+@overload
+def user_agent(
+    agent_id: str | None = None,
+    worker_id: str | None = None,
+    domain: str | None = None,
+    poll_interval: int = 1000,
+    workers: int = 1,
+) -> Callable[[F], F]: ...
+
+
+def user_agent(
+    agent_id: Any = None,
+    worker_id: str | None = None,
+    domain: str | None = None,
+    poll_interval: int = 1000,
+    workers: int = 1,
+) -> Any:
+    """Make a function (sync or ``async``) a user agent; the function itself is unchanged.
+
+    - ``agent_id``: the task type to serve (default: ``agentId`` from the credentials);
+    - ``worker_id``: how this worker names itself to the server (default: the host name);
+    - ``domain``: the Conductor task domain to poll (default: none);
+    - ``poll_interval``: milliseconds, the longest wait between polls of an empty queue;
+    - ``workers``: tasks run at once (``useragent run -w N`` overrides it).
+
+    ::
+
+        @user_agent(workers=4)
+        def sum_agent(input_data: dict, logger: Logger) -> int:
+            logger.info("adding")
+            return input_data["num1"] + input_data["num2"]
+    """
+    if callable(agent_id):  # used bare, as ``@user_agent``
+        register_user_agent(agent_id)
+        return agent_id
+
+    def decorate(handler: F) -> F:
+        register_user_agent(
+            handler,
+            agent_id=agent_id,
+            worker_id=worker_id,
+            domain=domain,
+            poll_interval=poll_interval,
+            workers=workers,
+        )
+        return handler
+
+    return decorate
+
+
+def make_spec(
+    handler: Callable[..., Any],
+    *,
+    agent_id: str | None = None,
+    worker_id: str | None = None,
+    domain: str | None = None,
+    poll_interval: int = 1000,
+    workers: int = 1,
+) -> AgentSpec:
+    """The spec of ``handler`` without registering it anywhere."""
+    if not callable(handler):
+        raise RegistrationError(f"a user agent must be a function, got {type(handler).__name__}")
+    name = getattr(handler, "__name__", type(handler).__name__)
+    _check_optional_text(name, "agent_id", agent_id)
+    _check_optional_text(name, "worker_id", worker_id)
+    _check_optional_text(name, "domain", domain)
+    _check_count(name, "workers", workers, low=1)
+    _check_count(name, "poll_interval", poll_interval, low=0)
+    return AgentSpec(
+        handler=handler,
+        name=name,
+        is_async=_is_async(handler),
+        injections=_injections(handler, name),
+        agent_id=agent_id,
+        worker_id=worker_id,
+        domain=domain or None,
+        poll_interval_ms=poll_interval,
+        workers=workers,
+    )
+
+
+def _check_optional_text(name: str, argument: str, value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise RegistrationError(
+            f"@user_agent on {name}: {argument} must be a non-empty string or None, got {value!r}"
+        )
+
+
+def _check_count(name: str, argument: str, value: object, *, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise RegistrationError(
+            f"@user_agent on {name}: {argument} must be an integer >= {low}, got {value!r}"
+        )
+
+
+def _is_async(handler: Callable[..., Any]) -> bool:
+    call = getattr(handler, "__call__", None)  # noqa: B004 - objects with an async __call__
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)
+
+
+def _injections(handler: Callable[..., Any], name: str) -> tuple[tuple[str, Injection], ...]:
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError) as exc:
+        raise RegistrationError(f"cannot read the parameters of {name}: {exc}") from None
+    injections: list[tuple[str, Injection]] = []
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        injection = _BY_NAME.get(parameter.name)
+        if injection is None and _is_context_annotation(parameter.annotation):
+            injection = Injection.CONTEXT
+        has_default = parameter.default is not parameter.empty
+        if injection is not None and parameter.kind is parameter.POSITIONAL_ONLY:
+            if has_default:
+                continue
+            raise RegistrationError(
+                f"{name}: parameter {parameter.name!r} is positional-only; the runtime passes "
+                f"parameters by name, so remove the '/' from the signature"
+            )
+        if injection is not None:
+            injections.append((parameter.name, injection))
+        elif not has_default:
+            raise RegistrationError(
+                f"{name}: the runtime cannot supply parameter {parameter.name!r}; a user agent "
+                f"may take {', '.join(sorted(_BY_NAME))}, and other parameters need a default"
+            )
+    return tuple(injections)
+
+
+def _is_context_annotation(annotation: object) -> bool:
+    if annotation is TaskContext:
+        return True
+    # Under ``from __future__ import annotations`` the annotation is still text.
+    return isinstance(annotation, str) and annotation.rsplit(".", 1)[-1] == "TaskContext"

@@ -1,0 +1,227 @@
+"""``useragent run AGENT.py``: serve the user agents a script defines until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import runpy
+import signal
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from .._registry import AgentSpec, RegistrationError, collecting
+from ..conductor import AuthenticationError
+from ..config import ConfigError, Settings, load_settings
+from ..runtime import ExecutionObserver, Runtime, resolve_agents, serve
+from . import _logging
+
+log = logging.getLogger("user_agent_sdk.cli")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ABORTED = 130
+
+
+class _ScriptError(Exception):
+    """The agent script cannot be loaded; ``code`` is the exit code to use."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_parser(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run",
+        help="run the user agents defined in a script",
+        description=(
+            "Load AGENT.py, find the functions decorated with @user_agent() and serve their "
+            "tasks: from akaBot 2.0 with the credentials.json of the working directory (or "
+            "-c FILE), or from a Conductor server named by $CONDUCTOR_SERVER_URL. Ctrl-C or "
+            "SIGTERM stops polling and lets running tasks finish within --grace seconds; a "
+            "second Ctrl-C quits at once."
+        ),
+    )
+    parser.add_argument("path", nargs="?", metavar="AGENT.py", help="the script to run")
+    parser.add_argument(
+        "-p", "--path", dest="path_option", metavar="AGENT.py", help="the script (same as AGENT.py)"
+    )
+    parser.add_argument(
+        "-w",
+        "--workers",
+        type=int,
+        metavar="N",
+        help="tasks each agent runs at once; overrides @user_agent(workers=...)",
+    )
+    parser.add_argument(
+        "-c",
+        "--config-file",
+        type=Path,
+        metavar="FILE",
+        help="credentials file (default: ./credentials.json, else $CONDUCTOR_SERVER_URL)",
+    )
+    parser.add_argument(
+        "-r",
+        "--record-execution-logs",
+        action="store_true",
+        help="record every execution in the local history (execution_history.db)",
+    )
+    parser.add_argument("--log-level", choices=_logging.LEVELS, default="info")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="debug logging, including each HTTP request (never credentials or tokens)",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="on Ctrl-C/SIGTERM, seconds running tasks may take to finish (default %(default)s)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    _configure_logging(args)
+    try:
+        path = _script_path(args)
+        settings = _settings(args)
+        specs = load_agents(path)
+        resolve_agents(settings, specs)  # every agent id problem shows before connecting
+    except (ConfigError, _ScriptError) as exc:
+        print(f"useragent run: {exc}", file=sys.stderr)
+        return exc.code if isinstance(exc, _ScriptError) else EXIT_USAGE
+    try:
+        aborted = trio.run(_serve_until_signalled, settings, specs, _observer(settings))
+    except AuthenticationError as exc:
+        print(f"useragent run: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_ABORTED if aborted else EXIT_OK
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = "debug" if args.debug else args.log_level
+    _logging.configure(level)
+    # httpx logs one line per request at INFO: only with --debug. httpcore's traces stay
+    # off at every level: they are noise, and nothing there should ever need to be seen.
+    logging.getLogger("httpx").setLevel(logging.INFO if args.debug else logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.INFO)
+
+
+def _script_path(args: argparse.Namespace) -> Path:
+    given = [value for value in (args.path, args.path_option) if value is not None]
+    if not given:
+        raise _ScriptError("which script? usage: useragent run AGENT.py (or --path AGENT.py)")
+    if len(given) == 2 and given[0] != given[1]:
+        raise _ScriptError(f"two scripts given: {given[0]} and --path {given[1]}; pass one")
+    return Path(given[0])
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    if args.grace < 0:
+        raise ConfigError(f"--grace must not be negative, got {args.grace}")
+    settings = load_settings(args.config_file)
+    return attrs.evolve(
+        settings,
+        workers=args.workers,
+        grace_s=args.grace,
+        record_history=args.record_execution_logs,
+        task_log_level=logging.DEBUG if args.debug or args.log_level == "debug" else logging.INFO,
+    )
+
+
+def load_agents(path: Path) -> tuple[AgentSpec, ...]:
+    """Execute the script at ``path`` and return the agents it registers, in order.
+
+    The script runs as module ``__useragent__`` (so an ``if __name__ == "__main__":``
+    block does not run) with its directory first on ``sys.path``, as ``python
+    AGENT.py`` would have it, and records into a fresh registry.
+    """
+    if not path.is_file():
+        raise _ScriptError(f"{path}: no such file")
+    sys.path.insert(0, str(path.resolve().parent))
+    with collecting() as registry:
+        try:
+            runpy.run_path(str(path), run_name="__useragent__")
+        except RegistrationError as exc:
+            raise _ScriptError(f"{path}: {exc}") from None
+        except (Exception, SystemExit) as exc:
+            details = "".join(traceback.format_exception(exc)).rstrip()
+            raise _ScriptError(f"{path} failed while loading:\n{details}", EXIT_FAILED) from None
+    if not len(registry):
+        raise _ScriptError(
+            f"{path} defines no user agents: decorate a function with @user_agent() "
+            f"(from user_agent_sdk import user_agent)"
+        )
+    return registry.specs
+
+
+def _observer(settings: Settings) -> ExecutionObserver | None:
+    """The seam for the execution history: what ``-r`` attaches to the runtime."""
+    if settings.record_history:
+        log.warning(
+            "-r/--record-execution-logs: this version does not record execution history "
+            "yet; tasks run as usual"
+        )
+    return None
+
+
+async def _serve_until_signalled(
+    settings: Settings, specs: tuple[AgentSpec, ...], observer: ExecutionObserver | None
+) -> bool:
+    """Serve until a signal has drained the runtime; True when a second signal aborted it."""
+    aborted = False
+    runtime: Runtime | None = None
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def watch_signals() -> None:
+                nonlocal aborted
+                async for signum in signals:
+                    name = signal.Signals(signum).name
+                    if runtime is None:  # still starting: nothing to drain
+                        aborted = True
+                        nursery.cancel_scope.cancel()
+                    elif not runtime.stopping:
+                        log.info(
+                            "%s: finishing running tasks (up to %g s); "
+                            "press Ctrl-C again to quit at once",
+                            name,
+                            settings.grace_s,
+                        )
+                        runtime.stop()
+                    else:
+                        log.warning("%s again: quitting now", name)
+                        aborted = True
+                        runtime.abort()
+
+            nursery.start_soon(watch_signals)
+            runtime = await nursery.start(_serve, settings, specs, observer)
+            await runtime.wait_stopped()
+            nursery.cancel_scope.cancel()
+    return aborted
+
+
+async def _serve(
+    settings: Settings,
+    specs: tuple[AgentSpec, ...],
+    observer: ExecutionObserver | None,
+    *,
+    task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    log.info(
+        "connecting to %s (%s) with settings from %s",
+        settings.api_url,
+        settings.flavour.name,
+        settings.source,
+    )
+    await serve(settings, specs, observer=observer, task_status=task_status)

@@ -1,0 +1,221 @@
+"""The runtime's public face: ``await nursery.start(serve, settings, agents)``."""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+from collections.abc import Iterable
+
+import httpx
+import trio
+
+from .._registry import AgentSpec
+from ..conductor._client import ConductorClient, ServerUnavailable
+from ..config import ConfigError, Settings
+from ._agent import LONG_POLL_MS, AgentRunner, AgentStats
+from ._invoke import Agent
+from ._observer import ExecutionObserver
+
+log = logging.getLogger("user_agent_sdk.runtime")
+
+
+class Runtime:
+    """A running set of agents: what ``nursery.start(serve, ...)`` returns.
+
+    Stop it gracefully with :meth:`stop` (or by cancelling the nursery that runs
+    :func:`serve`), at once with :meth:`abort`.
+    """
+
+    def __init__(self, settings: Settings, agents: list[Agent]) -> None:
+        self.settings = settings
+        self.agents = tuple(agents)
+        self.runners: list[AgentRunner] = []
+        self._scope = trio.CancelScope()
+        self._deadline = math.inf
+        self._stopping = False
+        self._finished = trio.Event()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def running(self) -> int:
+        """Tasks being worked on right now, over all agents."""
+        return sum(runner.running for runner in self.runners)
+
+    def stats(self) -> AgentStats:
+        """Finished tasks so far, over all agents."""
+        total = AgentStats()
+        for runner in self.runners:
+            total.completed += runner.stats.completed
+            total.failed += runner.stats.failed
+            total.failed_terminal += runner.stats.failed_terminal
+            total.handed_back += runner.stats.handed_back
+        return total
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop polling; let running tasks finish within ``grace`` seconds (default:
+        ``settings.grace_s``), then cancel them and report them ``FAILED`` so the server
+        hands them to another worker. Returns at once; :meth:`wait_stopped` waits.
+        Calling it again can only shorten the grace.
+        """
+        grace = self.settings.grace_s if grace is None else grace
+        if not self._stopping:
+            log.info(
+                "stopping: no new tasks; %d running may take up to %g s to finish",
+                self.running,
+                grace,
+            )
+        self._stopping = True
+        self._deadline = min(self._deadline, trio.current_time() + grace)
+        for runner in self.runners:
+            runner.stop(self._deadline)
+
+    def abort(self) -> None:
+        """Stop now: cancel running tasks and undelivered results without reporting them.
+
+        The server hands those tasks out again once their leases run out.
+        """
+        self._stopping = True
+        self._deadline = -math.inf
+        for runner in self.runners:
+            runner.abort()
+        self._scope.cancel()
+
+    async def wait_stopped(self) -> None:
+        """Wait until every agent has stopped and every result it could send is sent."""
+        await self._finished.wait()
+
+    async def _run(
+        self,
+        observer: ExecutionObserver | None,
+        transport: httpx.AsyncBaseTransport | None,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        settings = self.settings
+        try:
+            with self._scope:
+                connections = sum(2 * agent.workers + 8 for agent in self.agents)
+                async with ConductorClient(
+                    settings.api_url,
+                    settings.flavour,
+                    settings.credentials,
+                    max_connections=connections,
+                    transport=transport,
+                ) as client:
+                    await _authenticate(client)
+                    async with trio.open_nursery() as nursery:
+                        for agent in self.agents:
+                            runner = AgentRunner(agent, client, observer)
+                            self.runners.append(runner)
+                            await nursery.start(runner.run)
+                            if self._stopping:
+                                runner.stop(self._deadline)
+                            log.info(
+                                "%s: serving agent id %r with %d workers",
+                                agent.spec.name,
+                                agent.agent_id,
+                                agent.workers,
+                            )
+                        # From here on a cancellation from outside is a request to
+                        # drain: serve() turns it into stop(), and the drain is bounded
+                        # by the grace, the poll in flight and the final send window.
+                        self._scope.shield = True
+                        task_status.started()
+            stats = self.stats()
+            log.info(
+                "stopped: %d completed, %d failed, %d failed for good, %d handed back",
+                stats.completed,
+                stats.failed,
+                stats.failed_terminal,
+                stats.handed_back,
+            )
+        finally:
+            self._finished.set()
+
+
+async def _authenticate(client: ConductorClient) -> None:
+    try:
+        await client.authenticate()
+    except ServerUnavailable as exc:
+        log.warning("cannot reach the server yet (%s); polling will keep trying", exc)
+
+
+async def serve(
+    settings: Settings,
+    agents: Iterable[AgentSpec],
+    *,
+    observer: ExecutionObserver | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``agents`` against the server of ``settings`` until stopped.
+
+    Start it with ``runtime = await nursery.start(serve, settings, agents)``: ``start``
+    returns once every agent is polling, with the :class:`Runtime` handle. Cancelling
+    the nursery drains the runtime before the cancellation completes: polling stops,
+    running tasks get ``settings.grace_s`` seconds to finish, then are cancelled and
+    reported ``FAILED`` (retryable), and their results are sent. ``runtime.stop()``
+    does the same and lets ``serve`` return normally; ``runtime.abort()`` skips the drain.
+
+    Raises :class:`~user_agent_sdk.config.ConfigError` before starting when an agent has
+    no agent id or two agents share one, and
+    :class:`~user_agent_sdk.conductor.AuthenticationError` when the server refuses the
+    credentials. An unreachable server is not an error: polls back off and recover.
+
+    ``observer`` is called with an :class:`ExecutionRecord` for each finished task;
+    ``transport`` replaces the HTTP transport (tests).
+    """
+    runtime = Runtime(settings, resolve_agents(settings, agents))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(runtime._run, observer, transport)
+        task_status.started(runtime)
+        try:
+            await runtime.wait_stopped()
+        finally:
+            if not runtime.stopping:
+                runtime.stop()
+
+
+def resolve_agents(settings: Settings, specs: Iterable[AgentSpec]) -> list[Agent]:
+    """Each spec with its agent id, worker count and worker id settled."""
+    specs = list(specs)
+    if not specs:
+        raise ConfigError("there are no user agents to run: decorate a function with @user_agent()")
+    host = socket.gethostname()
+    agents: list[Agent] = []
+    seen: dict[str, AgentSpec] = {}
+    for spec in specs:
+        agent_id = spec.agent_id or settings.agent_id
+        if agent_id is None:
+            raise ConfigError(_no_agent_id(spec, settings))
+        if agent_id in seen:
+            raise ConfigError(
+                f"{seen[agent_id].name} and {spec.name} both serve agent id {agent_id!r}: "
+                f"give each its own @user_agent(agent_id=...)"
+            )
+        seen[agent_id] = spec
+        agents.append(
+            Agent(
+                spec=spec,
+                agent_id=agent_id,
+                workers=settings.workers or spec.workers,
+                worker_id=settings.worker_id or spec.worker_id or host,
+                task_log_level=settings.task_log_level,
+            )
+        )
+    return agents
+
+
+def _no_agent_id(spec: AgentSpec, settings: Settings) -> str:
+    if settings.source.startswith("$"):
+        where = "set $USERAGENT_AGENT_ID"
+    else:
+        where = f"add the field 'agentId' to {settings.source}"
+    return f"{spec.name} has no agent id: pass @user_agent(agent_id=...) or {where}"
+
+
+__all__ = ["LONG_POLL_MS", "Runtime", "resolve_agents", "serve"]

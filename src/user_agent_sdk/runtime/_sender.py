@@ -1,0 +1,107 @@
+"""The result sender: posts results, retrying failed posts without holding a worker slot."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from ..conductor import TaskResult, TaskResultStatus
+from ..conductor._client import ConductorClient, ConductorError, RequestRejected
+from ._backoff import Backoff
+from ._outcome import encode
+
+log = logging.getLogger("user_agent_sdk.runtime")
+
+
+class ResultSender:
+    """Delivers each result in its own task of ``nursery`` until the server has it.
+
+    A post that fails for a reason that may pass (the server is down, restarting, or
+    refused a stale token) is retried with a growing, jittered wait. A result the server
+    refuses outright is replaced by a bare ``FAILED`` naming the refusal, so the task is
+    retried rather than left leased. :meth:`send` waits only while ``concurrency`` posts
+    are already under way, which is how a dead server eventually stops the pollers too.
+    """
+
+    def __init__(
+        self, client: ConductorClient, nursery: trio.Nursery, *, concurrency: int, agent: str
+    ) -> None:
+        self._client = client
+        self._nursery = nursery
+        self._room = trio.Semaphore(concurrency)
+        self._agent = agent
+        self.pending = 0
+        self.lost: list[str] = []
+        """Ids of tasks whose result was never delivered (cancelled while retrying)."""
+
+    async def send(self, result: TaskResult, body: bytes | None = None) -> None:
+        """Queue ``result`` (encoded as ``body`` when already done) for delivery."""
+        await self._room.acquire()
+        self.pending += 1
+        self._nursery.start_soon(self._deliver, result, encode(result) if body is None else body)
+
+    async def _deliver(self, result: TaskResult, body: bytes) -> None:
+        delivered = False
+        backoff = Backoff(first=0.1, limit=10.0, jitter=True)
+        try:
+            while True:
+                try:
+                    await self._client.update_json(body)
+                except RequestRejected as exc:
+                    replacement = self._replacement(result, exc)
+                    if replacement is None:
+                        delivered = True  # nothing more can be done with it
+                        return
+                    result, body = replacement, encode(replacement)
+                except ConductorError as exc:
+                    wait = backoff.next()
+                    level = logging.WARNING if backoff.failures == 1 else logging.DEBUG
+                    log.log(
+                        level,
+                        "%s: cannot post the result of task %s (%s); retrying in %.1f s",
+                        self._agent,
+                        result.task_id,
+                        exc,
+                        wait,
+                    )
+                    await trio.sleep(wait)
+                else:
+                    delivered = True
+                    if backoff.failures:
+                        log.info("%s: posted the result of task %s", self._agent, result.task_id)
+                    return
+        finally:
+            self.pending -= 1
+            self._room.release()
+            if not delivered:
+                self.lost.append(result.task_id)
+
+    def _replacement(self, result: TaskResult, exc: RequestRejected) -> TaskResult | None:
+        if exc.status == 404:
+            log.warning(
+                "%s: the server no longer knows task %s; its result is dropped (%s)",
+                self._agent,
+                result.task_id,
+                exc,
+            )
+            return None
+        bare = TaskResult(
+            task_id=result.task_id,
+            status=TaskResultStatus.FAILED,
+            workflow_instance_id=result.workflow_instance_id,
+            worker_id=result.worker_id,
+            reason_for_incompletion=f"the server refused the task's result: {exc}"[:500],
+        )
+        if result == bare:
+            log.error(
+                "%s: the server refused the result of task %s: %s", self._agent, result.task_id, exc
+            )
+            return None
+        log.warning(
+            "%s: the server refused the result of task %s (%s); reporting it FAILED instead",
+            self._agent,
+            result.task_id,
+            exc,
+        )
+        return bare

@@ -1,0 +1,1 @@
+"""Kept for the seed SDK's import path ``user_agent_sdk.utils.exception``."""
