@@ -1,1 +1,36 @@
-"""agentproc: the agent-process protocol on trio (agent SDK and bridge runner)."""
+"""agentproc: the agent-process protocol (wire 0.1) on trio.
+
+An agent is a script that answers one user message per process: the bridge passes the turn
+in ``AGENT_*`` environment variables and reads the answer from stdout. This package is the
+agent side::
+
+    from agentproc import create_profile
+
+    async def handler(ctx):
+        return f"you said: {ctx.message}"
+
+    create_profile(handler)
+
+Public names: :func:`create_profile`, :class:`AgentContext`, :class:`AgentResult`,
+:class:`ProtocolError`, :class:`Attachment`, :func:`load_history`,
+:func:`append_history`, :class:`HistoryEntry` and :func:`session_file_path`; the
+in-process test helper is :func:`agentproc.testing.run_handler`.
+"""
+
+from agentproc._context import PROTOCOL_VERSION, AgentContext, Attachment
+from agentproc._history import HistoryEntry, append_history, load_history, session_file_path
+from agentproc._profile import create_profile
+from agentproc._result import AgentResult, ProtocolError
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "AgentContext",
+    "AgentResult",
+    "Attachment",
+    "HistoryEntry",
+    "ProtocolError",
+    "append_history",
+    "create_profile",
+    "load_history",
+    "session_file_path",
+]

@@ -1,0 +1,77 @@
+"""``create_profile``: the process around one turn (environment, signals, exit status)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import threading
+from collections.abc import AsyncIterator
+from typing import NoReturn
+
+import trio
+
+from agentproc._context import context_from_env
+from agentproc._output import FdSink
+from agentproc._turn import EXIT_SIGINT, EXIT_SIGTERM, Handler, Turn
+
+_SIGNAL_STATUS = {signal.SIGTERM: EXIT_SIGTERM, signal.SIGINT: EXIT_SIGINT}
+
+
+def create_profile(handler: Handler) -> NoReturn:
+    """Answer one bridge turn with ``handler``, then exit the process with the spec's status.
+
+    Call it once, at the bottom of the agent script. It reads the ``AGENT_*`` variables into
+    an :class:`AgentContext`, runs ``handler(ctx)`` under ``trio.run`` (an ``async def``
+    handler in the run's nursery, a plain function in a worker thread through
+    ``trio.to_thread``) and writes its answer on stdout:
+
+    - ``str`` -> the reply body; ``AgentResult`` -> an ``AGENT_SESSION:`` line, then the
+      body; ``None`` -> nothing more (everything went out through ``send_partial``).
+    - Body lines that would read as protocol lines get a leading space.
+    - ``raise ProtocolError("m")`` -> ``AGENT_ERROR:"m"``, exit 1. Any other exception ->
+      one line on stderr (the traceback when ``AGENT_DEBUG=1``), exit 1, no error line.
+    - SIGTERM / SIGINT cancel the handler; lines already handed to the writer are written
+      and the process exits with 143 / 130 without running ``atexit`` hooks, so that
+      threads the handler left behind cannot hold the exit up.
+
+    stdout belongs to the SDK for the whole turn: ``print()`` from the handler goes to
+    stderr, where it cannot be mistaken for reply text. Child processes inherit the real
+    fd 1, so capture their output rather than letting it through.
+    """
+    debug = os.environ.get("AGENT_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    turn = Turn(handler, context_from_env(os.environ), FdSink(1), sys.stderr, debug=debug)
+    sys.stdout.flush()  # anything printed before the turn goes out before the turn's lines
+    real_stdout, sys.stdout = sys.stdout, sys.stderr
+    try:
+        status = trio.run(_serve, turn)
+    except KeyboardInterrupt:  # SIGINT before the signal receiver was in place
+        status = EXIT_SIGINT
+    finally:
+        sys.stdout = real_stdout
+    if turn.stopped:
+        sys.stderr.flush()
+        os._exit(status)
+    # The interpreter's teardown runs the cyclic collector over every object that trio and
+    # the converters created at import; none of them can be garbage by now, and skipping
+    # them takes a fifth off a hello-world agent's life. Objects freed by reference count,
+    # atexit hooks and thread joins are untouched.
+    gc.freeze()
+    sys.exit(status)
+
+
+async def _serve(turn: Turn) -> int:
+    if threading.current_thread() is not threading.main_thread():
+        return await turn.run()  # signal handlers can only be set in the main thread
+    with trio.open_signal_receiver(*_SIGNAL_STATUS) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_stop_on_signal, signals, turn)
+            status = await turn.run()
+            nursery.cancel_scope.cancel()
+    return status
+
+
+async def _stop_on_signal(signals: AsyncIterator[int], turn: Turn) -> None:
+    async for signum in signals:
+        turn.stop(_SIGNAL_STATUS[signal.Signals(signum)])

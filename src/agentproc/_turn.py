@@ -1,0 +1,185 @@
+"""One turn: run the handler next to the stdout writer and decide the exit status.
+
+Shared by :func:`agentproc.create_profile` (a real process, fd 1, signals) and
+:func:`agentproc.testing.run_handler` (in process, a buffer), so both behave alike.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TextIO, TypeAlias
+
+import attrs
+import trio
+
+from agentproc._context import AgentContext
+from agentproc._output import Sink, StdoutWriter
+from agentproc._result import AgentResult, ProtocolError
+from agentproc._session_id import explain_invalid_session_id, normalize_session_id
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+Reply: TypeAlias = str | AgentResult | None
+Handler: TypeAlias = Callable[[AgentContext], Awaitable[Reply] | Reply]
+"""An async or sync function of the context returning a ``str``, an ``AgentResult`` or None."""
+
+
+def _is_async(handler: object) -> bool:
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - an object with async __call__
+    )
+
+
+async def _invoke(handler: Handler, context: AgentContext) -> object:
+    if _is_async(handler):
+        return await handler(context)  # type: ignore[misc]
+    # A sync handler may block as long as it likes; abandon_on_cancel lets a signal end
+    # the turn without waiting for it (its later sends are dropped).
+    result: object = await trio.to_thread.run_sync(handler, context, abandon_on_cancel=True)
+    if inspect.isawaitable(result):  # a plain callable that returned a coroutine
+        result = await result
+    return result
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Turn:
+    """Runs ``handler`` once with ``context``, writing its answer to ``sink``.
+
+    :meth:`run` returns the process exit status the spec asks for: 0 success, 1 error
+    (``ProtocolError``, ``send_error``, any other exception, or a lost stdout), or the
+    status given to :meth:`stop`. Messages for the developer go to ``stderr``, one line
+    each (with tracebacks when ``debug`` is set); the user only ever sees stdout.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        context: AgentContext,
+        sink: Sink,
+        stderr: TextIO,
+        *,
+        debug: bool = False,
+    ) -> None:
+        self._handler = handler
+        self._context = context
+        self._sink = sink
+        self._stderr = stderr
+        self._debug = debug
+        self._handler_scope = trio.CancelScope()
+        self._stop_status: int | None = None
+
+    def stop(self, exit_status: int) -> None:
+        """Cancel the handler; the turn ends with ``exit_status`` once accepted lines are out.
+
+        Only the first call counts. Lines the handler had not yet handed to the writer are
+        not written; a sync handler's thread is abandoned, not waited for.
+        """
+        if self._stop_status is None:
+            self._stop_status = exit_status
+            self._handler_scope.cancel()
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stop_status is not None
+
+    async def run(self) -> int:
+        """Run the turn to its end and return the exit status."""
+        writer = StdoutWriter(self._sink)
+        status = EXIT_ERROR
+        async with trio.open_nursery() as nursery:
+            await nursery.start(writer.run)
+            try:
+                status = await self._answer(writer)
+            finally:
+                writer.close()
+        if writer.failure is not None:
+            self._say(f"stdout was closed by its reader ({writer.failure}); output was lost")
+            status = status or EXIT_ERROR
+        return self._stop_status if self._stop_status is not None else status
+
+    async def _answer(self, writer: StdoutWriter) -> int:
+        context = attrs.evolve(self._context, _writer=writer)
+        with self._handler_scope:
+            try:
+                result = await _invoke(self._handler, context)
+            except SystemExit as exc:
+                return self._exit_requested(exc)
+            except Exception as exc:
+                return await self._failed(exc, writer)
+            return await self._deliver(result, writer)
+        assert self._stop_status is not None  # only stop() cancels this scope
+        return self._stop_status
+
+    async def _deliver(self, result: object, writer: StdoutWriter) -> int:
+        if writer.error_sent:
+            return EXIT_ERROR  # the reply of a failed turn is discarded
+        if result is None:
+            return EXIT_OK
+        if isinstance(result, str):
+            result = AgentResult(response=result)
+        if not isinstance(result, AgentResult) or not isinstance(result.response, str):
+            shown = type(result.response if isinstance(result, AgentResult) else result)
+            self._say(
+                f"the handler returned {shown.__name__}; return a str, an "
+                "AgentResult(response=str, session_id=str) or None"
+            )
+            return EXIT_ERROR
+        await writer.send_reply(self._checked_session_id(result.session_id), result.response)
+        return EXIT_OK
+
+    def _checked_session_id(self, raw: str) -> str:
+        if not raw:
+            return ""
+        session_id = normalize_session_id(raw)
+        if session_id is None:
+            self._say(
+                f"session id {raw!r} was not written: {explain_invalid_session_id(raw)}; "
+                "the bridge keeps the previous id"
+            )
+            return ""
+        return session_id
+
+    async def _failed(self, exc: Exception, writer: StdoutWriter) -> int:
+        leaves = list(_leaves(exc))
+        protocol_errors = [leaf for leaf in leaves if isinstance(leaf, ProtocolError)]
+        others = [leaf for leaf in leaves if not isinstance(leaf, ProtocolError)]
+        if protocol_errors:
+            await writer.send_error(str(protocol_errors[0]))
+        if others:
+            more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
+            hint = "" if self._debug else " (set AGENT_DEBUG=1 for the traceback)"
+            self._say(f"the handler failed: {_one_line(others[0])}{more}{hint}")
+            if self._debug:
+                traceback.print_exception(exc, file=self._stderr)
+                self._stderr.flush()
+        return EXIT_ERROR
+
+    def _exit_requested(self, exc: SystemExit) -> int:
+        if exc.code is None:
+            return EXIT_OK
+        if isinstance(exc.code, int):
+            return exc.code
+        self._say(str(exc.code))
+        return EXIT_ERROR
+
+    def _say(self, message: str) -> None:
+        self._stderr.write(f"agentproc: {message}\n")
+        self._stderr.flush()
