@@ -38,9 +38,9 @@ from ._slots import Slots
 log = logging.getLogger("user_agent_sdk.runtime")
 
 LONG_POLL_MS = 1000
-"""How long a batch poll may wait on the server for work. The server answers as soon as
-work arrives, so this only bounds how often an idle worker asks, and how long a stop
-waits for the poll in flight."""
+"""The longest a batch poll may wait on the server for work (less when the agent's
+``poll_interval`` is shorter). The server answers as soon as work arrives, so this only
+bounds how often an idle worker asks, and how long a stop waits for the poll in flight."""
 FIRST_IDLE_WAIT_S = 0.01
 """After an empty answer the next poll waits this long, doubling up to ``poll_interval``."""
 POLL_RETRY_FIRST_S = 0.25
@@ -143,8 +143,9 @@ class AgentRunner:
     # -- polling -----------------------------------------------------------------------
 
     async def _poll_loop(self) -> None:
-        limit = max(self.agent.spec.poll_interval_ms / 1000, FIRST_IDLE_WAIT_S)
-        idle = Backoff(first=FIRST_IDLE_WAIT_S, limit=limit)
+        interval_ms = self.agent.spec.poll_interval_ms
+        idle = Backoff(first=FIRST_IDLE_WAIT_S, limit=max(interval_ms / 1000, FIRST_IDLE_WAIT_S))
+        long_poll_ms = min(interval_ms, LONG_POLL_MS)
         errors = Backoff(first=POLL_RETRY_FIRST_S, limit=POLL_RETRY_LIMIT_S, jitter=True)
         busy = True
         last_error = ""
@@ -156,7 +157,7 @@ class AgentRunner:
                 width = available if busy or self._client.flavour.batch_poll else 1
                 started = trio.current_time()
                 try:
-                    tasks = await self._poll(width)
+                    tasks = await self._poll(width, long_poll_ms)
                 except ConductorError as exc:
                     wait = errors.next()
                     last_error = self._poll_failed(exc, wait, errors.failures, last_error)
@@ -174,7 +175,7 @@ class AgentRunner:
                 else:
                     await trio.sleep(max(0.0, idle.next() - (trio.current_time() - started)))
 
-    async def _poll(self, width: int) -> list[Task]:
+    async def _poll(self, width: int, long_poll_ms: int) -> list[Task]:
         """Poll for ``width`` tasks holding that many slots; a stop lets it finish."""
         self._slots.take(width)
         tasks: list[Task] = []
@@ -187,7 +188,7 @@ class AgentRunner:
                     count=width,
                     worker_id=self.agent.worker_id,
                     domain=self.agent.spec.domain,
-                    timeout_ms=LONG_POLL_MS,
+                    timeout_ms=long_poll_ms,
                 )
         finally:
             self._request_scope = None
