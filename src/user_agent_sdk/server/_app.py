@@ -189,20 +189,20 @@ class ServerApp:
 
     async def _update(self, request: Request, params: dict[str, str]) -> Response:
         result = _decode(request, TaskResult)
-        self._apply(result)
+        await self._apply(result)
         return Response.text(result.task_id)
 
     async def _update_and_poll(self, request: Request, params: dict[str, str]) -> Response:
         result = _decode(request, TaskResult)
-        before = self._apply(result)
+        before = await self._apply(result)
         tasks = await self._engine.poll(
             before.task_type, worker_id=result.worker_id, domain=before.domain
         )
         return self._handing_out(tasks, to_json_obj(tasks[0]) if tasks else None)
 
-    def _apply(self, result: TaskResult) -> Any:
+    async def _apply(self, result: TaskResult) -> Any:
         try:
-            return self._engine.update(result)
+            return await self._engine.update(result)
         except TaskNotFound:
             raise HTTPError(404, f"no task found with id {result.task_id!r}") from None
 
@@ -225,7 +225,7 @@ class ServerApp:
         if isinstance(decoded, str):  # clients send the line as a JSON string
             text = decoded
         try:
-            self._engine.add_log(params["task_id"], text)
+            await self._engine.add_log(params["task_id"], text)
         except TaskNotFound:
             raise HTTPError(404, f"no task found with id {params['task_id']!r}") from None
         return Response()
@@ -252,7 +252,7 @@ class ServerApp:
             priority=_int_query(request, "priority", 0, 0, 99),
             settings=self._settings_from_query(request, name),
         )
-        return Response.text(self._engine.start_workflow(submission))
+        return Response.text(await self._engine.start_workflow(submission))
 
     async def _start_workflow_request(self, request: Request, params: dict[str, str]) -> Response:
         start = _decode(request, StartWorkflowRequest)
@@ -269,7 +269,7 @@ class ServerApp:
             domain=domains.get(task_type, domains.get("*", "")),
             settings=settings,
         )
-        return Response.text(self._engine.start_workflow(submission))
+        return Response.text(await self._engine.start_workflow(submission))
 
     def _settings_from_query(self, request: Request, task_type: str) -> TaskSettings | None:
         """Per-submission overrides (our extension): the TaskDef fields as query parameters."""
@@ -299,11 +299,11 @@ class ServerApp:
 
     async def _register_task_defs(self, request: Request, params: dict[str, str]) -> Response:
         definitions = _decode(request, list[TaskDef])
-        self._engine.register_task_defs(definitions)
+        await self._engine.register_task_defs(definitions)
         return Response()
 
     async def _update_task_def(self, request: Request, params: dict[str, str]) -> Response:
-        self._engine.register_task_defs([_decode(request, TaskDef)])
+        await self._engine.register_task_defs([_decode(request, TaskDef)])
         return Response()
 
     async def _list_task_defs(self, request: Request, params: dict[str, str]) -> Response:

@@ -17,6 +17,7 @@ queue; one timer task owns every deadline (leases running out, delayed tasks app
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import sqlite3
@@ -40,6 +41,7 @@ from ..conductor import (
     from_json_obj,
     to_json_obj,
 )
+from ._commits import GroupCommit
 from ._store import NewTask, Store, TaskRow, WorkflowRow
 
 log = logging.getLogger("user_agent_sdk.server")
@@ -99,6 +101,7 @@ class TaskEngine:
         clock: Callable[[], int] = epoch_ms,
     ) -> None:
         self._store = store
+        self._writes = GroupCommit(store.connection)
         self._defaults = defaults
         self._clock = clock
         self._waiters: dict[Queue, trio.Event] = {}
@@ -115,11 +118,16 @@ class TaskEngine:
         Must run for the engine's whole life (start it in the server's nursery). On
         start it first handles whatever fell due while the server was down.
         """
-        task_status.started()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self._writes.run)
+            task_status.started()
+            await self._run_timers()
+
+    async def _run_timers(self) -> None:
         revealed_until = -1
         while True:
             now = self._clock()
-            self._expire_leases(now)
+            await self._expire_leases(now)
             for queue in self._store.queues_revealed(revealed_until, now):
                 self._notify(queue)
             revealed_until = now
@@ -139,24 +147,28 @@ class TaskEngine:
         if event is not None:
             event.set()
 
-    def _expire_leases(self, now: int) -> None:
+    async def _expire_leases(self, now: int) -> None:
         for row in self._store.expired_leases(now):
             reason = (
                 f"task timed out: no update within responseTimeoutSeconds="
                 f"{row.response_timeout_s} (worker {row.worker_id or '?'})"
             )
             log.info("lease of task %s (%s) ran out; %s", row.id, row.task_type, reason)
-            with self._store.transaction() as db:
-                self._end_attempt(db, row, TaskStatus.TIMED_OUT, reason, None, now)
+            await self._writes.write(
+                functools.partial(
+                    self._end_attempt, row=row, status=TaskStatus.TIMED_OUT, reason=reason, now=now
+                )
+            )
 
     # -- starting work -------------------------------------------------------------
 
-    def start_workflow(self, submission: Submission) -> str:
-        """Record a workflow and queue its task; returns the workflow id."""
+    async def start_workflow(self, submission: Submission) -> str:
+        """Record a workflow and queue its task; returns the workflow id once durable."""
         now = self._clock()
         settings = submission.settings or self._settings_for(submission.task_type)
         workflow_id = str(uuid.uuid4())
-        with self._store.transaction() as db:
+
+        def insert(db: sqlite3.Connection) -> None:
             self._store.insert_workflow(
                 db,
                 id=workflow_id,
@@ -186,7 +198,9 @@ class TaskEngine:
                 ),
                 now,
             )
-        self._notify((submission.task_type, submission.domain))
+            self._notify((submission.task_type, submission.domain))
+
+        await self._writes.write(insert)
         return workflow_id
 
     def _settings_for(self, task_type: str) -> TaskSettings:
@@ -214,7 +228,7 @@ class TaskEngine:
         queue = (task_type, domain)
         deadline = trio.current_time() + timeout_ms / 1000
         while True:
-            rows = self._claim(queue, count, worker_id)
+            rows = await self._claim(queue, count, worker_id)
             if rows or trio.current_time() >= deadline:
                 return [self._task(row) for row in rows]
             event = self._waiters.setdefault(queue, trio.Event())
@@ -224,22 +238,23 @@ class TaskEngine:
     def release(self, tasks: Iterable[Task]) -> None:
         """Give polled tasks back to their queue (their poll's answer never arrived)."""
         tasks = list(tasks)
-        with self._store.transaction() as db:
-            self._store.release(db, [task.task_id for task in tasks], self._clock())
+        ids, now = [task.task_id for task in tasks], self._clock()
+        self._writes.write_nowait(lambda db: self._store.release(db, ids, now))
         for queue in {(task.task_type, task.domain or "") for task in tasks}:
             self._notify(queue)
 
-    def _claim(self, queue: Queue, count: int, worker_id: str | None) -> list[TaskRow]:
+    async def _claim(self, queue: Queue, count: int, worker_id: str | None) -> list[TaskRow]:
         now = self._clock()
-        with self._store.transaction() as db:
-            rows = self._store.claim(db, queue[0], queue[1], count, worker_id, now)
+        rows = await self._writes.write(
+            lambda db: self._store.claim(db, queue[0], queue[1], count, worker_id, now)
+        )
         if rows:
             self._wake_timer_by(min(row.lease_until or now for row in rows))
         return rows
 
     # -- updates -------------------------------------------------------------------
 
-    def update(self, result: TaskResult) -> TaskRow:
+    async def update(self, result: TaskResult) -> TaskRow:
         """Apply a worker's result; returns the task as it was before.
 
         Raises :class:`TaskNotFound` for an unknown id. A result for an attempt that has
@@ -258,11 +273,14 @@ class TaskEngine:
             return row
         now = self._clock()
         output = {**row.output, **result.output_data}
-        with self._store.transaction() as db:
+
+        def apply(db: sqlite3.Connection) -> None:
             if result.logs:
                 lines = [(line.log, line.created_time or now) for line in result.logs]
                 self._store.add_logs(db, row.id, lines)
             self._apply(db, row, result, output, now)
+
+        await self._writes.write(apply)
         return row
 
     def _apply(
@@ -309,7 +327,7 @@ class TaskEngine:
             case TaskResultStatus.FAILED | TaskResultStatus.FAILED_WITH_TERMINAL_ERROR:
                 status = TaskStatus(result.status.value)
                 reason = result.reason_for_incompletion or f"the worker reported {status.value}"
-                self._end_attempt(db, row, status, reason, output, now)
+                self._end_attempt(db, row, status, reason, now, output)
 
     def _end_attempt(
         self,
@@ -317,8 +335,8 @@ class TaskEngine:
         row: TaskRow,
         status: TaskStatus,
         reason: str,
-        output: JsonObject | None,
         now: int,
+        output: JsonObject | None = None,
     ) -> None:
         """End a failed or timed-out attempt: retry it, or fail its workflow."""
         retry = status is not TaskStatus.FAILED_WITH_TERMINAL_ERROR and (
@@ -366,12 +384,12 @@ class TaskEngine:
 
     # -- logs and reads --------------------------------------------------------------
 
-    def add_log(self, task_id: str, text: str) -> None:
+    async def add_log(self, task_id: str, text: str) -> None:
         """Append one log line to a task; raises :class:`TaskNotFound`."""
         if self._store.get_task(task_id) is None:
             raise TaskNotFound(task_id)
-        with self._store.transaction() as db:
-            self._store.add_logs(db, task_id, [(text, self._clock())])
+        line = (text, self._clock())
+        await self._writes.write(lambda db: self._store.add_logs(db, task_id, [line]))
 
     def logs(self, task_id: str) -> list[TaskExecLog]:
         """The task's log lines, oldest first ([] for an unknown id, as Conductor does)."""
@@ -394,10 +412,12 @@ class TaskEngine:
     def queue_size(self, task_type: str) -> int:
         return self._store.queue_size(task_type)
 
-    def register_task_defs(self, definitions: Iterable[TaskDef]) -> None:
-        with self._store.transaction() as db:
+    async def register_task_defs(self, definitions: Iterable[TaskDef]) -> None:
+        def put(db: sqlite3.Connection) -> None:
             for definition in definitions:
                 self._store.put_task_def(db, definition.name, to_json_obj(definition))
+
+        await self._writes.write(put)
 
     def task_def(self, name: str) -> TaskDef | None:
         found = self._store.get_task_def(name)

@@ -1,18 +1,18 @@
 """The server's state in SQLite: workflows, task attempts, their logs, task definitions.
 
-Every method is one short transaction. The calls are synchronous on purpose: each is
-tens of microseconds on a WAL database, less than a hop to a worker thread would cost,
-and a single connection owned by the event loop needs no locking. ``synchronous=NORMAL``
-in WAL mode keeps every committed transaction across a process crash (``kill -9``);
-only a power cut may lose the last few.
+Methods that change state take the connection of the open transaction (see
+:mod:`._commits`, which owns transactions); reads run on the same connection. The calls
+are synchronous on purpose: each is tens of microseconds on a WAL database, less than a
+hop to a worker thread would cost, and a single connection owned by the event loop
+needs no locking. ``synchronous=NORMAL`` in WAL mode keeps every committed transaction
+across a process crash (``kill -9``); only a power cut may lose the last few.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,19 +212,13 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The one connection, for :class:`GroupCommit`, which owns the transactions."""
+        return self._db
+
     def close(self) -> None:
         self._db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic unit of work; rolled back if the body raises."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     # -- workflows ---------------------------------------------------------------
 
