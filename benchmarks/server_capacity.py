@@ -1,7 +1,8 @@
 """How many tasks per second the embedded server itself can move.
 
-Starts ``useragent server`` as a subprocess, queues N tasks, then drains them with a
-minimal client (batch poll + one update per task, no handler) and reports:
+Starts ``useragent server`` as a subprocess, queues N tasks from C client processes,
+then drains them with C minimal clients (raw keep-alive HTTP/1.1: batch poll of 32 +
+one update per task, no handler) and reports:
 
 - tasks/s end to end (client and server share this machine's cores);
 - server CPU seconds per 1,000 tasks (poll + update), and the capacity that implies
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -68,53 +71,66 @@ def _start_server(store: list[str]) -> tuple[subprocess.Popen[str], str]:
     return process, match.group(1) + "/api"
 
 
-async def _submit(api: str, count: int) -> float:
+class _RawClient:
+    """A minimal HTTP/1.1 keep-alive client: the least a client can cost the machine."""
+
+    def __init__(self, port: int) -> None:
+        self._sock = socket.create_connection(("127.0.0.1", port))
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
+        payload = b"" if body is None else json.dumps(body).encode()
+        head = f"{method} /api{path} HTTP/1.1\r\nhost: bench\r\n"
+        if body is not None:
+            head += f"content-type: application/json\r\ncontent-length: {len(payload)}\r\n"
+        self._sock.sendall(head.encode() + b"\r\n" + payload)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self._sock.recv(65536)
+        header, _, rest = data.partition(b"\r\n\r\n")
+        status = int(header.split(b" ", 2)[1])
+        length = re.search(rb"content-length: (\d+)", header, re.IGNORECASE)
+        size = int(length.group(1)) if length else 0
+        while len(rest) < size:
+            rest += self._sock.recv(65536)
+        return status, rest
+
+
+def _submitter(port: int, count: int) -> None:
+    client = _RawClient(port)
+    for n in range(count):
+        status, _ = client.request("POST", f"/workflow/{TASK_TYPE}", {"n": n})
+        assert status == 200
+
+
+def _drainer(port: int, index: int) -> None:
+    client = _RawClient(port)
+    while True:
+        status, body = client.request(
+            "GET", f"/tasks/poll/batch/{TASK_TYPE}?count={BATCH}&timeout=200&workerid=b{index}"
+        )
+        if status == 204:
+            return  # the queue stayed empty for 200 ms: drained
+        for task in json.loads(body):
+            result = {
+                "taskId": task["taskId"],
+                "workflowInstanceId": task["workflowInstanceId"],
+                "workerId": f"b{index}",
+                "status": "COMPLETED",
+                "outputData": {"n": task["inputData"]["n"]},
+            }
+            status, _ = client.request("POST", "/tasks", result)
+            assert status == 200
+
+
+def _in_processes(target: Any, arguments: list[tuple[int, int]]) -> float:
+    """Run ``target(*args)`` in one process per argument tuple; wall seconds."""
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=api, timeout=60) as client:
-
-        async def one_by_one(indices: range) -> None:
-            for n in indices:
-                response = await client.post(f"/workflow/{TASK_TYPE}", json={"n": n})
-                response.raise_for_status()
-
-        async with trio.open_nursery() as nursery:
-            lanes = 8
-            for lane in range(lanes):
-                nursery.start_soon(one_by_one, range(lane, count, lanes))
-    return time.perf_counter() - started
-
-
-async def _drain(api: str, count: int, clients: int) -> float:
-    done = 0
-    started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=api, timeout=60) as client:
-
-        async def worker(index: int) -> None:
-            nonlocal done
-            while done < count:
-                response = await client.get(
-                    f"/tasks/poll/batch/{TASK_TYPE}",
-                    params={"count": BATCH, "timeout": 200, "workerid": f"bench-{index}"},
-                )
-                if response.status_code == 204:
-                    continue
-                for task in response.json():
-                    update = await client.post(
-                        "/tasks",
-                        json={
-                            "taskId": task["taskId"],
-                            "workflowInstanceId": task["workflowInstanceId"],
-                            "workerId": f"bench-{index}",
-                            "status": "COMPLETED",
-                            "outputData": {"n": task["inputData"]["n"]},
-                        },
-                    )
-                    update.raise_for_status()
-                    done += 1
-
-        async with trio.open_nursery() as nursery:
-            for index in range(clients):
-                nursery.start_soon(worker, index)
+    processes = [multiprocessing.Process(target=target, args=args) for args in arguments]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0, f"a benchmark client failed ({process.exitcode})"
     return time.perf_counter() - started
 
 
@@ -146,7 +162,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--tasks", type=int, default=20_000)
-    parser.add_argument("--clients", type=int, default=4, help="concurrent poll loops")
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--memory", action="store_true", help="use --memory instead of a file")
     parser.add_argument("--quick", action="store_true", help="2,000 tasks: proves the harness")
     args = parser.parse_args()
@@ -156,9 +172,12 @@ def main() -> None:
         store = ["--memory"] if args.memory else ["--db", str(Path(folder) / "bench.db")]
         server, api = _start_server(store)
         try:
-            submit_s = trio.run(_submit, api, tasks)
+            port = int(api.rsplit(":", 1)[1].split("/")[0])
+            share = tasks // args.clients
+            submit_s = _in_processes(_submitter, [(port, share)] * args.clients)
+            tasks = share * args.clients
             cpu_before = _cpu_seconds(server.pid)
-            drain_s = trio.run(_drain, api, tasks, args.clients)
+            drain_s = _in_processes(_drainer, [(port, i) for i in range(args.clients)])
             cpu_used = _cpu_seconds(server.pid) - cpu_before
             latencies = trio.run(_wake_latency, api, 5 if args.quick else 20)
         finally:
@@ -183,7 +202,7 @@ def main() -> None:
     table = Table(title=f"useragent server capacity ({result['store']}, {tasks} tasks)")
     table.add_column("figure")
     table.add_column("value", justify="right")
-    table.add_row("tasks/s (poll + update, end to end)", f"{result['tasks_per_s']:,.0f}")
+    table.add_row("tasks/s (batch poll + update, end to end)", f"{result['tasks_per_s']:,.0f}")
     table.add_row("server CPU s per 1,000 tasks", f"{cpu_per_1000:.3f}")
     table.add_row(
         "server capacity, tasks/s per core", f"{result['server_capacity_tasks_per_core_s']:,.0f}"
