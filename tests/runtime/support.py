@@ -194,8 +194,9 @@ class WorkerProcess:
         self.process.send_signal(signum)
 
     async def wait(self, timeout: float = 30) -> int:
-        with trio.fail_after(timeout):
+        with trio.move_on_after(timeout):
             return await self.process.wait()
+        raise AssertionError(f"the worker still runs after {timeout} s:\n{self.output}")
 
 
 @asynccontextmanager

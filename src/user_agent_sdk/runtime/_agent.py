@@ -150,7 +150,9 @@ class AgentRunner:
         busy = True
         last_error = ""
         with self._poller_scope:
-            while True:
+            # The poll itself is shielded and may be followed by no checkpoint, so the
+            # flag, not only the cancellation, ends the loop.
+            while not self._stopping:
                 available = await self._slots.wait_idle()
                 # A single-poll server costs one request per task asked for: while the
                 # queue is empty, one probe at a time is enough.
