@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
-import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import attrs
 
@@ -23,6 +25,38 @@ def useragent_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "user_agent_sdk.cli", *args]
 
 
+class LineReader:
+    """Reads a process's stdout on a thread, so a test can wait for a line with a timeout."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        self._args = process.args
+        self._lines: queue.Queue[str] = queue.Queue()
+        stdout = process.stdout
+        threading.Thread(target=self._pump, args=(stdout,), daemon=True).start()
+
+    def _pump(self, stdout: IO[str]) -> None:
+        for line in stdout:
+            self._lines.put(line)
+
+    def next(self, timeout: float) -> str:
+        """The next line, or AssertionError after ``timeout`` seconds."""
+        try:
+            return self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output from {self._args!r} within {timeout} s") from None
+
+
+_readers: dict[int, LineReader] = {}
+
+
+def read_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """One line of the process's stdout, or AssertionError after ``timeout`` seconds."""
+    if process.pid not in _readers:
+        _readers[process.pid] = LineReader(process)
+    return _readers[process.pid].next(timeout)
+
+
 @attrs.frozen
 class ServerProcess:
     process: subprocess.Popen[str]
@@ -31,16 +65,6 @@ class ServerProcess:
     @property
     def api_url(self) -> str:
         return f"{self.base_url}/api"
-
-
-def read_line(process: subprocess.Popen[str], timeout: float) -> str:
-    """One line of the process's stdout, or AssertionError after ``timeout`` seconds."""
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise AssertionError(f"no output from {process.args!r} within {timeout} s")
-    return process.stdout.readline()
 
 
 @contextmanager
@@ -71,9 +95,9 @@ def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
+    _readers.pop(process.pid, None)
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 def run_cli(

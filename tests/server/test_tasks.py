@@ -340,3 +340,10 @@ class TestServerDefaults:
         assert task["responseTimeoutSeconds"] == 5
         await update(api, task, "FAILED")
         assert (await workflow(api, workflow_id))["status"] == "FAILED"
+
+    async def test_a_per_submission_setting_keeps_the_other_server_defaults(
+        self, api: httpx.AsyncClient
+    ) -> None:
+        await start(api, "partly", retryCount=2)
+        [task] = await poll(api, "partly")
+        assert task["responseTimeoutSeconds"] == 5

@@ -13,7 +13,7 @@ from typing import Any
 import trio
 
 from ..server import MEMORY, ClientCredentials, RunningServer, ServerConfig, TaskSettings, serve
-from . import _logging
+from . import _errors, _logging
 
 DEFAULT_AGENT_ID = "local-agent"
 
@@ -115,8 +115,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         trio.run(_serve_until_signalled, config, args)
-    except OSError as exc:
-        print(f"useragent server: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+    except Exception as error:
+        cause = _errors.find(error, OSError)
+        if cause is None:
+            raise
+        where = f"{args.host}:{args.port}"
+        print(f"useragent server: cannot listen on {where}: {cause.strerror}", file=sys.stderr)
         return 1
     return 0
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..conductor import Workflow, WorkflowStatus, from_json_obj
+from . import _errors
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 IN_FLIGHT = 32
@@ -75,12 +76,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         return trio.run(_submit, args, _read_input(args))
-    except SubmitError as exc:
-        print(f"useragent submit: {exc}", file=sys.stderr)
-        return 2
-    except httpx.HTTPError as exc:
-        print(f"useragent submit: {args.server}: {exc}", file=sys.stderr)
-        return 1
+    except Exception as error:
+        if (problem := _errors.find(error, SubmitError)) is not None:
+            print(f"useragent submit: {problem}", file=sys.stderr)
+            return 2
+        if (failure := _errors.find(error, httpx.HTTPError)) is not None:
+            print(f"useragent submit: {args.server}: {failure}", file=sys.stderr)
+            return 1
+        raise
 
 
 def _read_input(args: argparse.Namespace) -> dict[str, Any]:

@@ -276,8 +276,7 @@ class ServerApp:
         names = ("responseTimeoutSeconds", "retryCount", "retryDelaySeconds")
         if not any(request.query_value(name) is not None for name in names):
             return None
-        base = self._engine.task_def(task_type)
-        defaults = TaskSettings() if base is None else TaskSettings.from_task_def(base)
+        defaults = self._engine.settings_for(task_type)
         return TaskSettings(
             response_timeout_s=_int_query(
                 request, "responseTimeoutSeconds", defaults.response_timeout_s, 1, 86_400 * 365

@@ -165,7 +165,7 @@ class TaskEngine:
     async def start_workflow(self, submission: Submission) -> str:
         """Record a workflow and queue its task; returns the workflow id once durable."""
         now = self._clock()
-        settings = submission.settings or self._settings_for(submission.task_type)
+        settings = submission.settings or self.settings_for(submission.task_type)
         workflow_id = str(uuid.uuid4())
 
         def insert(db: sqlite3.Connection) -> None:
@@ -203,7 +203,8 @@ class TaskEngine:
         await self._writes.write(insert)
         return workflow_id
 
-    def _settings_for(self, task_type: str) -> TaskSettings:
+    def settings_for(self, task_type: str) -> TaskSettings:
+        """The registered task definition's settings, else the server's defaults."""
         definition = self._store.get_task_def(task_type)
         if definition is None:
             return self._defaults

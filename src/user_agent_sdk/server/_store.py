@@ -11,6 +11,7 @@ across a process crash (``kill -9``); only a power cut may lose the last few.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -199,6 +200,10 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         """Open (creating if needed) the database at ``path``; ``":memory:"`` for none."""
         self.path = str(path)
+        if self.path != ":memory:" and not os.path.exists(self.path):
+            # The queue holds task inputs and outputs: readable by its owner only.
+            # SQLite gives the -wal and -shm files the same mode.
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
