@@ -325,6 +325,29 @@ async def test_registered_task_definition_sets_lease_and_retries(api: httpx.Asyn
     assert (await api.get("/metadata/taskdefs/undefined")).status_code == 404
 
 
+async def test_a_registered_one_task_workflow_runs_its_task_type(api: httpx.AsyncClient) -> None:
+    definition = {
+        "name": "onboarding",
+        "version": 1,
+        "tasks": [{"name": "send-welcome", "taskReferenceName": "welcome", "type": "SIMPLE"}],
+    }
+    assert (await api.post("/metadata/workflow", json=definition)).status_code == 200
+    assert (await api.get("/metadata/workflow/onboarding")).json()["name"] == "onboarding"
+    workflow_id = await start(api, "onboarding", {"user": "ada"})
+    [task] = await poll(api, "send-welcome")
+    assert task["workflowType"] == "onboarding"
+    await update(api, task, "COMPLETED", outputData={"sent": True})
+    assert (await workflow(api, workflow_id))["output"] == {"sent": True}
+
+
+async def test_a_workflow_definition_of_several_tasks_is_refused(api: httpx.AsyncClient) -> None:
+    two = {"name": "pipeline", "tasks": [{"name": "a"}, {"name": "b"}]}
+    response = await api.post("/metadata/workflow", json=two)
+    assert response.status_code == 400
+    assert "exactly one task" in response.json()["message"]
+    assert (await api.get("/metadata/workflow/pipeline")).status_code == 404
+
+
 class TestServerDefaults:
     @pytest.fixture
     def server_config(self) -> ServerConfig:

@@ -79,6 +79,9 @@ class ServerApp:
             ("PUT", "/api/metadata/taskdefs", self._update_task_def, False),
             ("GET", "/api/metadata/taskdefs", self._list_task_defs, False),
             ("GET", "/api/metadata/taskdefs/{name}", self._get_task_def, False),
+            ("POST", "/api/metadata/workflow", self._register_workflow_def, False),
+            ("PUT", "/api/metadata/workflow", self._update_workflow_defs, False),
+            ("GET", "/api/metadata/workflow/{name}", self._get_workflow_def, False),
         ]
         self._routes = [
             _Route(method, _compile(path), handler, public)
@@ -244,21 +247,23 @@ class ServerApp:
         if not isinstance(data, dict):
             raise HTTPError(400, "the workflow input must be a JSON object")
         name = params["name"]
+        task_type, settings = self._definition_of(name)
         submission = Submission(
             workflow_name=name,
-            task_type=name,
+            task_type=task_type,
             input=data,
             correlation_id=request.query_value("correlationId"),
             priority=_int_query(request, "priority", 0, 0, 99),
-            settings=self._settings_from_query(request, name),
+            settings=self._settings_from_query(request, task_type, settings),
         )
         return Response.text(await self._engine.start_workflow(submission))
 
     async def _start_workflow_request(self, request: Request, params: dict[str, str]) -> Response:
         start = _decode(request, StartWorkflowRequest)
-        task_type, settings = start.name, None
         if start.workflow_def is not None:
-            task_type, settings = _inline_definition(start.workflow_def, start.name)
+            task_type, settings = _one_task_definition(start.workflow_def, "workflowDef")
+        else:
+            task_type, settings = self._definition_of(start.name)
         domains = start.task_to_domain or {}
         submission = Submission(
             workflow_name=start.name,
@@ -271,12 +276,21 @@ class ServerApp:
         )
         return Response.text(await self._engine.start_workflow(submission))
 
-    def _settings_from_query(self, request: Request, task_type: str) -> TaskSettings | None:
+    def _definition_of(self, name: str) -> tuple[str, TaskSettings | None]:
+        """A registered workflow's task type and settings; else the name is the task type."""
+        definition = self._engine.workflow_def(name)
+        if definition is None:
+            return name, None
+        return _one_task_definition(definition, f"workflow definition {name!r}")
+
+    def _settings_from_query(
+        self, request: Request, task_type: str, base: TaskSettings | None
+    ) -> TaskSettings | None:
         """Per-submission overrides (our extension): the TaskDef fields as query parameters."""
         names = ("responseTimeoutSeconds", "retryCount", "retryDelaySeconds")
         if not any(request.query_value(name) is not None for name in names):
-            return None
-        defaults = self._engine.settings_for(task_type)
+            return base
+        defaults = base or self._engine.settings_for(task_type)
         return TaskSettings(
             response_timeout_s=_int_query(
                 request, "responseTimeoutSeconds", defaults.response_timeout_s, 1, 86_400 * 365
@@ -304,6 +318,32 @@ class ServerApp:
     async def _update_task_def(self, request: Request, params: dict[str, str]) -> Response:
         await self._engine.register_task_defs([_decode(request, TaskDef)])
         return Response()
+
+    async def _register_workflow_def(self, request: Request, params: dict[str, str]) -> Response:
+        await self._register_workflow_defs([_json_object(request)])
+        return Response()
+
+    async def _update_workflow_defs(self, request: Request, params: dict[str, str]) -> Response:
+        definitions = _json_body(request)
+        if not isinstance(definitions, list) or not all(isinstance(d, dict) for d in definitions):
+            raise HTTPError(400, "the body must be a JSON list of workflow definitions")
+        await self._register_workflow_defs(definitions)
+        return Response()
+
+    async def _register_workflow_defs(self, definitions: list[dict[str, Any]]) -> None:
+        for index, definition in enumerate(definitions):
+            name = definition.get("name")
+            if not isinstance(name, str) or not name:
+                raise HTTPError(400, f"workflow definition {index}: a name is required")
+            _one_task_definition(definition, f"workflow definition {name!r}")
+        for definition in definitions:
+            await self._engine.register_workflow_def(definition["name"], definition)
+
+    async def _get_workflow_def(self, request: Request, params: dict[str, str]) -> Response:
+        found = self._engine.workflow_def(params["name"])
+        if found is None:
+            raise HTTPError(404, f"no workflow definition named {params['name']!r}")
+        return Response.json(found)
 
     async def _list_task_defs(self, request: Request, params: dict[str, str]) -> Response:
         return Response.json(to_json_obj(self._engine.task_defs()))
@@ -367,21 +407,21 @@ def _int_query(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-def _inline_definition(definition: dict[str, Any], name: str) -> tuple[str, TaskSettings | None]:
-    """The task type and settings of an inline one-task workflow definition."""
+def _one_task_definition(definition: dict[str, Any], where: str) -> tuple[str, TaskSettings | None]:
+    """The task type and settings of a one-task workflow definition (inline or registered)."""
     tasks = definition.get("tasks")
     if not isinstance(tasks, list) or len(tasks) != 1 or not isinstance(tasks[0], dict):
-        raise HTTPError(400, "workflowDef: the embedded server runs workflows of exactly one task")
+        raise HTTPError(400, f"{where}: the embedded server runs workflows of exactly one task")
     task = tasks[0]
     if task.get("type", "SIMPLE") != "SIMPLE" or not isinstance(task.get("name"), str):
-        raise HTTPError(400, "workflowDef.tasks[0]: must be a SIMPLE task with a name")
+        raise HTTPError(400, f"{where}: tasks[0] must be a SIMPLE task with a name")
     task_def = task.get("taskDefinition")
     if not isinstance(task_def, dict):
         return task["name"], None
     try:
         parsed = from_json_obj({"name": task["name"], **task_def}, TaskDef)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise HTTPError(400, f"workflowDef.tasks[0].taskDefinition: {_describe(exc)}") from None
+        raise HTTPError(400, f"{where}: tasks[0].taskDefinition: {_describe(exc)}") from None
     return task["name"], TaskSettings.from_task_def(parsed)
 
 

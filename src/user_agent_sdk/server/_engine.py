@@ -420,6 +420,13 @@ class TaskEngine:
 
         await self._writes.write(put)
 
+    async def register_workflow_def(self, name: str, definition: JsonObject) -> None:
+        """Store a workflow definition (already checked to be one SIMPLE task)."""
+        await self._writes.write(lambda db: self._store.put_workflow_def(db, name, definition))
+
+    def workflow_def(self, name: str) -> JsonObject | None:
+        return self._store.get_workflow_def(name)
+
     def task_def(self, name: str) -> TaskDef | None:
         found = self._store.get_task_def(name)
         return None if found is None else from_json_obj(found, TaskDef)

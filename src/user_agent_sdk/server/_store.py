@@ -81,6 +81,10 @@ CREATE TABLE IF NOT EXISTS task_logs (
     created_time INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS task_logs_by_task ON task_logs (task_id);
+CREATE TABLE IF NOT EXISTS workflow_defs (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS task_defs (
     name TEXT PRIMARY KEY,
     definition TEXT NOT NULL
@@ -488,6 +492,19 @@ class Store:
     def get_task_def(self, name: str) -> JsonObject | None:
         row = self._db.execute(
             "SELECT definition FROM task_defs WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def put_workflow_def(self, db: sqlite3.Connection, name: str, definition: JsonObject) -> None:
+        db.execute(
+            "INSERT INTO workflow_defs (name, definition) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET definition = excluded.definition",
+            (name, _dump(definition)),
+        )
+
+    def get_workflow_def(self, name: str) -> JsonObject | None:
+        row = self._db.execute(
+            "SELECT definition FROM workflow_defs WHERE name = ?", (name,)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
