@@ -240,6 +240,8 @@ class _Connection:
             if response.on_undelivered is not None:
                 response.on_undelivered()
             raise
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%d %s %s (%s)", response.status, request.method, request.path, self._client)
         return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
 
     async def _respond_while_connected(self, request: Request) -> Response | None:
