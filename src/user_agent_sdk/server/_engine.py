@@ -205,7 +205,7 @@ class TaskEngine:
 
     def settings_for(self, task_type: str) -> TaskSettings:
         """The registered task definition's settings, else the server's defaults."""
-        definition = self._store.get_task_def(task_type)
+        definition = self._store.get_definition("task", task_type)
         if definition is None:
             return self._defaults
         return TaskSettings.from_task_def(from_json_obj(definition, TaskDef))
@@ -416,23 +416,25 @@ class TaskEngine:
     async def register_task_defs(self, definitions: Iterable[TaskDef]) -> None:
         def put(db: sqlite3.Connection) -> None:
             for definition in definitions:
-                self._store.put_task_def(db, definition.name, to_json_obj(definition))
+                self._store.put_definition(db, "task", definition.name, to_json_obj(definition))
 
         await self._writes.write(put)
 
     async def register_workflow_def(self, name: str, definition: JsonObject) -> None:
         """Store a workflow definition (already checked to be one SIMPLE task)."""
-        await self._writes.write(lambda db: self._store.put_workflow_def(db, name, definition))
+        await self._writes.write(
+            lambda db: self._store.put_definition(db, "workflow", name, definition)
+        )
 
     def workflow_def(self, name: str) -> JsonObject | None:
-        return self._store.get_workflow_def(name)
+        return self._store.get_definition("workflow", name)
 
     def task_def(self, name: str) -> TaskDef | None:
-        found = self._store.get_task_def(name)
+        found = self._store.get_definition("task", name)
         return None if found is None else from_json_obj(found, TaskDef)
 
     def task_defs(self) -> list[TaskDef]:
-        return [from_json_obj(found, TaskDef) for found in self._store.task_defs()]
+        return [from_json_obj(found, TaskDef) for found in self._store.definitions("task")]
 
     def _task(self, row: TaskRow) -> Task:
         return Task(

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -170,6 +170,9 @@ class NewTask:
     retry_count: int = 0
     retried_task_id: str | None = None
 
+
+DefinitionKind = Literal["task", "workflow"]
+_DEFINITION_TABLES: dict[DefinitionKind, str] = {"task": "task_defs", "workflow": "workflow_defs"}
 
 _TASK_NAMES = tuple(f.name for f in attrs.fields(TaskRow))
 _WORKFLOW_NAMES = tuple(f.name for f in attrs.fields(WorkflowRow))
@@ -480,34 +483,24 @@ class Store:
         )
         return [(row[0], int(row[1])) for row in rows]
 
-    # -- task definitions ----------------------------------------------------------
+    # -- definitions -------------------------------------------------------------
 
-    def put_task_def(self, db: sqlite3.Connection, name: str, definition: JsonObject) -> None:
+    def put_definition(
+        self, db: sqlite3.Connection, kind: DefinitionKind, name: str, definition: JsonObject
+    ) -> None:
+        """Store a task or workflow definition under its name, replacing an older one."""
         db.execute(
-            "INSERT INTO task_defs (name, definition) VALUES (?, ?)"
+            f"INSERT INTO {_DEFINITION_TABLES[kind]} (name, definition) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET definition = excluded.definition",
             (name, _dump(definition)),
         )
 
-    def get_task_def(self, name: str) -> JsonObject | None:
+    def get_definition(self, kind: DefinitionKind, name: str) -> JsonObject | None:
         row = self._db.execute(
-            "SELECT definition FROM task_defs WHERE name = ?", (name,)
+            f"SELECT definition FROM {_DEFINITION_TABLES[kind]} WHERE name = ?", (name,)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
-    def put_workflow_def(self, db: sqlite3.Connection, name: str, definition: JsonObject) -> None:
-        db.execute(
-            "INSERT INTO workflow_defs (name, definition) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET definition = excluded.definition",
-            (name, _dump(definition)),
-        )
-
-    def get_workflow_def(self, name: str) -> JsonObject | None:
-        row = self._db.execute(
-            "SELECT definition FROM workflow_defs WHERE name = ?", (name,)
-        ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
-
-    def task_defs(self) -> list[JsonObject]:
-        rows = self._db.execute("SELECT definition FROM task_defs ORDER BY name")
+    def definitions(self, kind: DefinitionKind) -> list[JsonObject]:
+        rows = self._db.execute(f"SELECT definition FROM {_DEFINITION_TABLES[kind]} ORDER BY name")
         return [dict(json.loads(row[0])) for row in rows]
