@@ -41,7 +41,7 @@ from ..conductor import (
     from_json_obj,
     to_json_obj,
 )
-from ._commits import GroupCommit
+from ._commits import CommitFailed, GroupCommit
 from ._store import NewTask, Store, TaskRow, WorkflowRow
 
 log = logging.getLogger("user_agent_sdk.server")
@@ -127,11 +127,16 @@ class TaskEngine:
         revealed_until = -1
         while True:
             now = self._clock()
-            await self._expire_leases(now)
-            for queue in self._store.queues_revealed(revealed_until, now):
-                self._notify(queue)
-            revealed_until = now
-            due = self._store.next_due(after=now)
+            try:
+                await self._expire_leases(now)
+                for queue in self._store.queues_revealed(revealed_until, now):
+                    self._notify(queue)
+                revealed_until = now
+                due = self._store.next_due(after=now)
+            except (sqlite3.Error, CommitFailed) as exc:
+                # A locked or full database must not stop the server; try again shortly.
+                log.error("timers: %s; retrying in 1 s", exc)  # noqa: TRY400
+                due = now + 1000
             self._timer_due = math.inf if due is None else due
             self._timer_kick = trio.Event()
             with trio.move_on_after(math.inf if due is None else (due - now) / 1000):
