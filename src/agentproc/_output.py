@@ -135,6 +135,8 @@ class StdoutWriter:
         """Write one ``AGENT_PARTIAL:`` line; empty text sends nothing."""
         if text:
             await self._put(_wire.encode_partial(text), terminal=False)
+        else:
+            await trio.lowlevel.checkpoint()
 
     async def send_error(self, text: str) -> None:
         """Write one ``AGENT_ERROR:`` line, the last line of the turn."""
@@ -146,7 +148,10 @@ class StdoutWriter:
         await self._put(head + _wire.encode_body(body), terminal=False)
 
     async def _put(self, data: bytes, *, terminal: bool) -> None:
+        # A dropped line still yields: a task that loops on send_partial after an error
+        # must not starve the rest of the handler.
         if self._error_sent:
+            await trio.lowlevel.checkpoint()
             return
         if terminal:
             self._error_sent = True
@@ -154,7 +159,9 @@ class StdoutWriter:
         try:
             await self._send.send(chunk)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
-            return  # the turn is over (a thread outlived it): nothing more goes out
+            # The turn is over (a thread outlived it): nothing more goes out.
+            await trio.lowlevel.checkpoint()
+            return
         while not chunk.written:
             await self._progress.park()
 
