@@ -1,0 +1,132 @@
+"""Reading and writing one history database, synchronously, from one thread at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..runtime import ExecutionRecord
+from ._rows import COLUMNS, Execution, Status, row_of
+from ._schema import TABLE, connect
+from ._stats import AgentSummary, summarize
+from ._time import to_utc
+
+DEFAULT_DB_PATH = Path("execution_history.db")
+"""Where ``useragent run -r`` records and ``useragent history`` reads: the working directory."""
+
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"
+_INSERT = (
+    f"INSERT INTO {TABLE} ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(COLUMNS[1:]))})"
+)
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionFilter:
+    """Which executions to list: every field set must match (None matches anything)."""
+
+    agent_id: str | None = None
+    user_agent_id: str | None = None
+    status: Status | None = None
+    since: datetime | None = None
+    """Started at or after this moment (a naive one is local time)."""
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL ``WHERE`` clause (or ``""``) and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("agent_id", self.agent_id),
+            ("user_agent_id", self.user_agent_id),
+            ("status", self.status),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.since is not None:
+            clauses.append("started_at >= ?")
+            params.append(to_utc(self.since))
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+class HistoryStore:
+    """One open history database.
+
+    Not thread-safe: use an instance from one thread at a time (the writer of ``-r``
+    hands it from call to call of ``trio.to_thread``, one call at a time).
+    ``with HistoryStore.open(path) as store:`` closes it at the end.
+    """
+
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    def open(
+        cls, path: str | PathLike[str] = DEFAULT_DB_PATH, *, create: bool = False
+    ) -> HistoryStore:
+        """Open (and migrate) the history at ``path``; see :func:`connect` for the errors."""
+        path = Path(path)
+        return cls(connect(path, create=create), path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def record(self, records: Iterable[ExecutionRecord]) -> int:
+        """Append one row per finished task, in one transaction; returns how many."""
+        return self.add([row_of(record) for record in records])
+
+    def add(self, rows: Sequence[Sequence[Any]]) -> int:
+        """Append rows of the values of ``COLUMNS[1:]``, all or none."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(_INSERT, rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def executions(
+        self, where: ExecutionFilter | None = None, *, limit: int | None = 50
+    ) -> list[Execution]:
+        """Matching executions, newest first (by start time, then id)."""
+        clause, params = (where or ExecutionFilter()).where()
+        sql = f"{_SELECT}{clause} ORDER BY started_at DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            Execution(**dict(zip(COLUMNS, row, strict=True)))
+            for row in self._db.execute(sql, params)
+        ]
+
+    def execution(self, execution_id: int) -> Execution | None:
+        """The execution with this id, if there is one."""
+        row = self._db.execute(f"{_SELECT} WHERE id = ?", (execution_id,)).fetchone()
+        return None if row is None else Execution(**dict(zip(COLUMNS, row, strict=True)))
+
+    def count(self, where: ExecutionFilter | None = None) -> int:
+        clause, params = (where or ExecutionFilter()).where()
+        found: int = self._db.execute(f"SELECT count(*) FROM {TABLE}{clause}", params).fetchone()[0]
+        return found
+
+    def summaries(self, where: ExecutionFilter | None = None) -> list[AgentSummary]:
+        """Per user agent: executions, successes, p50/p95/max duration."""
+        clause, params = (where or ExecutionFilter()).where()
+        rows = self._db.execute(
+            f"SELECT user_agent_id, status, duration_ms FROM {TABLE}{clause}", params
+        )
+        return summarize(rows)
