@@ -17,8 +17,9 @@ import trio
 from .._registry import AgentSpec, RegistrationError, collecting
 from ..conductor import AuthenticationError
 from ..config import ConfigError, Settings, load_settings
+from ..history import DEFAULT_DB_PATH, HistoryError, record_history
 from ..runtime import ExecutionObserver, Runtime, resolve_agents, serve
-from . import _logging
+from . import _errors, _logging
 
 log = logging.getLogger("user_agent_sdk.cli")
 
@@ -48,6 +49,12 @@ def add_parser(subparsers: Any) -> None:
             "second Ctrl-C quits at once."
         ),
     )
+    add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``run``, which ``useragent dev`` takes too."""
     parser.add_argument("path", nargs="?", metavar="AGENT.py", help="the script to run")
     parser.add_argument(
         "-p", "--path", dest="path_option", metavar="AGENT.py", help="the script (same as AGENT.py)"
@@ -72,6 +79,13 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="record every execution in the local history (execution_history.db)",
     )
+    parser.add_argument(
+        "--db-path",
+        type=Path,
+        default=DEFAULT_DB_PATH,
+        metavar="FILE",
+        help="the history file -r records into (default: ./%(default)s)",
+    )
     parser.add_argument("--log-level", choices=_logging.LEVELS, default="info")
     parser.add_argument(
         "--debug",
@@ -85,7 +99,6 @@ def add_parser(subparsers: Any) -> None:
         metavar="S",
         help="on Ctrl-C/SIGTERM, seconds running tasks may take to finish (default %(default)s)",
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,9 +112,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"useragent run: {exc}", file=sys.stderr)
         return exc.code if isinstance(exc, _ScriptError) else EXIT_USAGE
     try:
-        aborted = trio.run(_serve_until_signalled, settings, specs, _observer(settings))
-    except AuthenticationError as exc:
-        print(f"useragent run: {exc}", file=sys.stderr)
+        aborted = trio.run(_serve_recording, settings, specs, args.db_path)
+    except (AuthenticationError, HistoryError, BaseExceptionGroup) as error:
+        # Both come out of nurseries, wrapped in groups.
+        problem = _errors.find(error, AuthenticationError) or _errors.find(error, HistoryError)
+        if problem is None:
+            raise
+        print(f"useragent run: {problem}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_ABORTED if aborted else EXIT_OK
 
@@ -165,14 +182,14 @@ def load_agents(path: Path) -> tuple[AgentSpec, ...]:
     return registry.specs
 
 
-def _observer(settings: Settings) -> ExecutionObserver | None:
-    """The seam for the execution history: what ``-r`` attaches to the runtime."""
-    if settings.record_history:
-        log.warning(
-            "-r/--record-execution-logs: this version does not record execution history "
-            "yet; tasks run as usual"
-        )
-    return None
+async def _serve_recording(settings: Settings, specs: tuple[AgentSpec, ...], db_path: Path) -> bool:
+    """:func:`_serve_until_signalled`, with ``-r`` inside the history writer's nursery: the
+    writer outlives the runtime, so every finished task's row is written before exit."""
+    if not settings.record_history:
+        return await _serve_until_signalled(settings, specs, None)
+    async with record_history(db_path) as recorder:
+        log.info("recording every execution in %s", db_path)
+        return await _serve_until_signalled(settings, specs, recorder)
 
 
 async def _serve_until_signalled(
