@@ -1,8 +1,208 @@
-"""The ``agentproc`` command."""
+"""The ``agentproc`` command: ``agentproc run`` runs one turn of an agent, as a bridge would.
+
+Exit status: the turn's (0 success, 1 the agent reported an error or failed, 124 timeout,
+or the agent's own status); 2 for a bad command line or profile; 126/127 when the agent
+cannot be started; 130 on Ctrl-C.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+from collections.abc import Sequence
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``agentproc`` console script."""
-    raise SystemExit("agentproc: the bridge runner is not built yet (see issue 5)")
+import attrs
+import trio
+
+from agentproc.bridge import (
+    LaunchError,
+    Profile,
+    ProfileError,
+    TurnInput,
+    load_profile,
+    run_turn,
+)
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+_DESCRIPTION = """\
+Start the agent that PROFILE describes for one message, the way a chat bridge does:
+the turn travels in AGENT_* environment variables, partials are printed as they arrive,
+then the reply. The agent's stderr is passed through; errors and the session id go to
+stderr. The exit status is the turn's: 0, 1 (agent error), 124 (timeout) or the agent's.
+"""
+
+_EPILOG = """\
+examples:
+  agentproc run -p profile.yaml --prompt "hello"
+  echo "hello" | agentproc run -p profile.yaml
+  agentproc run -p profile.yaml --prompt "and now?" --session SESSION_ID
+  agentproc run -p profile.yaml --prompt hi --json --env MODEL=small
+"""
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentproc", description="Tools for agent-process protocol (wire 0.1) agents."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run = commands.add_parser(
+        "run",
+        help="run one turn of an agent from its profile YAML",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "-p", "--profile", required=True, metavar="PROFILE", help="the profile YAML of the agent"
+    )
+    run.add_argument(
+        "--prompt",
+        metavar="TEXT",
+        help="the user's message (default: read from stdin, trailing newlines removed)",
+    )
+    run.add_argument(
+        "--session",
+        default="",
+        metavar="ID",
+        help="the session id a previous turn declared (default: a new session)",
+    )
+    run.add_argument("--session-name", default="default", metavar="NAME", help="AGENT_SESSION_NAME")
+    run.add_argument("--from", dest="from_user", default="", metavar="USER", help="AGENT_FROM_USER")
+    run.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        metavar="S",
+        help="seconds the turn may take (default: the profile's timeout_secs)",
+    )
+    run.add_argument(
+        "--no-stream",
+        action="store_true",
+        help="run with streaming off (AGENT_STREAMING=0): partials are ignored",
+    )
+    run.add_argument(
+        "--env",
+        action="append",
+        type=_assignment,
+        default=[],
+        metavar="NAME=VALUE",
+        help="add a variable to the profile's env (repeatable; no ${VAR} expansion)",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the whole result as JSON instead of the partials and the reply",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``agentproc`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(args.profile)
+        profile = attrs.evolve(
+            profile,
+            env={**profile.env, **dict(args.env)},
+            timeout_secs=args.timeout if args.timeout is not None else profile.timeout_secs,
+            streaming=profile.streaming and not args.no_stream,
+        )
+        turn = TurnInput(
+            message=_message(args.prompt),
+            session_id=args.session,
+            session_name=args.session_name,
+            from_user=args.from_user,
+        )
+        return trio.run(_turn, profile, turn, args.json)
+    except ProfileError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except LaunchError as exc:
+        return _fail(str(exc), exc.exit_code)
+
+
+def _message(prompt: str | None) -> str:
+    if prompt is not None:
+        return prompt
+    if sys.stdin.isatty():
+        print("agentproc: type the message, then Ctrl-D", file=sys.stderr, flush=True)
+    return sys.stdin.read().rstrip("\r\n")
+
+
+async def _turn(profile: Profile, turn: TurnInput, as_json: bool) -> int:
+    printer = _PartialPrinter()
+    result = await run_turn(
+        profile,
+        turn,
+        on_partial=None if as_json else printer,
+        on_stderr=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    if as_json:
+        document = {**attrs.asdict(result), "ok": result.ok}
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return result.exit_code
+    printer.end_line()
+    if result.reply:
+        print(result.reply)
+    sys.stdout.flush()
+    if result.error is not None:
+        print(f"agentproc: error: {result.error}", file=sys.stderr)
+    if result.session_id and result.session_id != turn.session_id:
+        print(
+            f"agentproc: session {result.session_id} (continue with --session {result.session_id})",
+            file=sys.stderr,
+        )
+    return result.exit_code
+
+
+class _PartialPrinter:
+    """Prints partials as they come, without adding newlines between chunks."""
+
+    def __init__(self) -> None:
+        self._open_line = False
+
+    def __call__(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        if text:
+            self._open_line = not text.endswith("\n")
+
+    def end_line(self) -> None:
+        """End the line the partials left open, so the reply starts on its own."""
+        if self._open_line:
+            sys.stdout.write("\n")
+            self._open_line = False
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"agentproc: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""The bridge side of the agent-process protocol: start an agent per message from a profile.
+
+::
+
+    import trio
+    from agentproc.bridge import TurnInput, load_profile, run_turn
+
+    async def main() -> None:
+        profile = load_profile("profile.yaml")
+        result = await run_turn(profile, TurnInput(message="hi"), on_partial=print)
+        print(result.reply if result.ok else result.error)
+        # next turn: TurnInput(message=..., session_id=result.session_id)
+
+    trio.run(main)
+
+A profile YAML holds the keys of the wire-0.1 table (``command``, ``args``, ``stdin``,
+``cwd``, ``env``, ``env_allowlist``, ``timeout_secs``, ``kill_grace_secs``,
+``max_reply_chars``, ``truncation_suffix``, ``include_stderr_in_reply``,
+``send_error_reply``, ``streaming``). Public names: :class:`Profile`, :class:`ProfileError`,
+:func:`load_profile`, :func:`parse_profile`, :class:`TurnInput`, :func:`run_turn`,
+:class:`RunResult`, :class:`LaunchError` and the exit codes. The command line is
+``agentproc run -p profile.yaml --prompt hi``.
+
+This package is not imported by ``agentproc`` itself, so that agent scripts, which only
+need the agent side, do not pay for it at start-up.
+"""
+
+from agentproc.bridge._launch import LaunchError, TurnInput
+from agentproc.bridge._profile import (
+    DEFAULT_KILL_GRACE_SECS,
+    DEFAULT_MAX_REPLY_CHARS,
+    DEFAULT_TIMEOUT_SECS,
+    DEFAULT_TRUNCATION_SUFFIX,
+    PROFILE_KEYS,
+    Profile,
+    ProfileError,
+    load_profile,
+    parse_profile,
+)
+from agentproc.bridge._result import EXIT_ERROR, EXIT_OK, EXIT_TIMEOUT, RunResult
+from agentproc.bridge._runner import PartialCallback, run_turn
+
+__all__ = [
+    "DEFAULT_KILL_GRACE_SECS",
+    "DEFAULT_MAX_REPLY_CHARS",
+    "DEFAULT_TIMEOUT_SECS",
+    "DEFAULT_TRUNCATION_SUFFIX",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_TIMEOUT",
+    "PROFILE_KEYS",
+    "LaunchError",
+    "PartialCallback",
+    "Profile",
+    "ProfileError",
+    "RunResult",
+    "TurnInput",
+    "load_profile",
+    "parse_profile",
+    "run_turn",
+]

@@ -1,0 +1,165 @@
+"""What one turn starts: the argv, working directory, environment and stdin of the agent."""
+
+from __future__ import annotations
+
+import errno
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import attrs
+
+from agentproc._context import PROTOCOL_VERSION, Attachment
+from agentproc._session_id import explain_invalid_session_id, is_valid_session_id
+from agentproc.bridge._expand import command_tokens, substitute_placeholders
+from agentproc.bridge._profile import Profile
+
+PROTOCOL_VARIABLES = (
+    "AGENT_MESSAGE",
+    "AGENT_SESSION_ID",
+    "AGENT_SESSION_NAME",
+    "AGENT_FROM_USER",
+    "AGENT_STREAMING",
+    "AGENT_PROTOCOL_VERSION",
+    "AGENT_IMAGE_URL",
+    "AGENT_FILE_URL",
+    "AGENT_ATTACHMENTS",
+)
+"""Set by the bridge for every turn; values of the bridge's own environment never leak in."""
+
+EXIT_CANNOT_EXECUTE = 126
+EXIT_NOT_FOUND = 127
+
+
+def _attachments(value: Sequence[Attachment]) -> tuple[Attachment, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class TurnInput:
+    """One user message, as the bridge passes it to the agent in ``AGENT_*`` variables.
+
+    ``session_id`` is the id the previous turn declared (``""`` starts a new session); it
+    must be a valid session id (``A-Z a-z 0-9 . _ ~ + / = -``) or empty.
+    """
+
+    message: str = ""
+    session_id: str = ""
+    session_name: str = "default"
+    from_user: str = ""
+    image_url: str = ""
+    file_url: str = ""
+    attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_attachments)
+
+
+class LaunchError(Exception):
+    """The agent process could not be started; nothing ran.
+
+    ``exit_code`` is what a shell would report: 127 when the command was not found, 126
+    when it cannot be executed (or the turn cannot be passed to it).
+    """
+
+    def __init__(self, message: str, exit_code: int = EXIT_CANNOT_EXECUTE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@attrs.frozen
+class Launch:
+    """A turn's process, ready for ``trio.lowlevel.open_process``."""
+
+    argv: list[str]
+    cwd: Path | None
+    env: dict[str, str]
+    stdin: bytes | None
+    """What to write to the agent's stdin before closing it, or None for ``/dev/null``."""
+
+
+def plan_launch(profile: Profile, turn: TurnInput, environ: Mapping[str, str]) -> Launch:
+    """The process to start for ``turn``; :class:`LaunchError` when the turn cannot travel.
+
+    The environment is ``environ`` without any ``AGENT_*`` protocol variable of its own,
+    then the profile's ``env`` (placeholders substituted), then the turn's ``AGENT_*``
+    variables, which always win.
+    """
+    if turn.session_id and not is_valid_session_id(turn.session_id):
+        raise LaunchError(
+            f"session id {turn.session_id!r} cannot be passed to the agent: "
+            f"{explain_invalid_session_id(turn.session_id)}"
+        )
+    values = {
+        "MESSAGE": turn.message,
+        "SESSION_ID": turn.session_id,
+        "SESSION_NAME": turn.session_name,
+        "PROFILE_DIR": str(profile.profile_dir),
+    }
+    argv = [
+        substitute_placeholders(token, values)
+        for token in command_tokens(profile.command, profile.args)
+    ]
+    env = {key: value for key, value in environ.items() if key not in PROTOCOL_VARIABLES}
+    env.update(
+        {name: substitute_placeholders(value, values) for name, value in profile.env.items()}
+    )
+    env.update(_protocol_env(profile, turn))
+    _check_nul(argv, env)
+    stdin = turn.message.encode("utf-8", "surrogateescape") if profile.stdin == "message" else None
+    return Launch(argv=argv, cwd=_cwd(profile, values), env=env, stdin=stdin)
+
+
+def _protocol_env(profile: Profile, turn: TurnInput) -> dict[str, str]:
+    env = {
+        "AGENT_MESSAGE": turn.message,
+        "AGENT_SESSION_ID": turn.session_id,
+        "AGENT_SESSION_NAME": turn.session_name,
+        "AGENT_FROM_USER": turn.from_user,
+        "AGENT_STREAMING": "1" if profile.streaming else "0",
+        "AGENT_PROTOCOL_VERSION": PROTOCOL_VERSION,
+        "AGENT_IMAGE_URL": turn.image_url,
+        "AGENT_FILE_URL": turn.file_url,
+    }
+    if turn.attachments:
+        env["AGENT_ATTACHMENTS"] = json.dumps(
+            [attrs.asdict(attachment) for attachment in turn.attachments], ensure_ascii=False
+        )
+    return env
+
+
+def _cwd(profile: Profile, values: Mapping[str, str]) -> Path | None:
+    if profile.cwd is None:
+        return None
+    cwd = Path(substitute_placeholders(profile.cwd, values)).expanduser()
+    cwd = cwd if cwd.is_absolute() else profile.profile_dir / cwd
+    if not cwd.is_dir():
+        raise LaunchError(f"{profile.source}: cwd {cwd} is not a directory")
+    return cwd
+
+
+def _check_nul(argv: Sequence[str], env: Mapping[str, str]) -> None:
+    # The kernel takes argv and the environment as C strings: a NUL would cut them short.
+    for token in argv:
+        if "\0" in token:
+            raise LaunchError("an argument of the agent's command contains a NUL character")
+    for name, value in env.items():
+        if "\0" in value or "\0" in name or "=" in name:
+            raise LaunchError(
+                f"environment variable {name!r} cannot be passed to the agent: "
+                "names must not contain '=' or NUL, values must not contain NUL"
+            )
+
+
+def describe_spawn_failure(exc: OSError, launch: Launch, profile: Profile) -> LaunchError:
+    """A :class:`LaunchError` that says what could not be started, and why."""
+    executable = launch.argv[0] if launch.argv else ""
+    where = f"(command of {profile.source})"
+    if isinstance(exc, FileNotFoundError):
+        return LaunchError(f"{executable}: command not found {where}", EXIT_NOT_FOUND)
+    if isinstance(exc, PermissionError):
+        return LaunchError(f"{executable}: permission denied; is it executable? {where}")
+    if exc.errno == errno.E2BIG:  # argv + environment over the kernel's limit
+        return LaunchError(
+            f"cannot start {executable}: the message is too large to pass in AGENT_MESSAGE "
+            f"or argv ({len(launch.env.get('AGENT_MESSAGE', '').encode())} bytes; "
+            f"Linux allows 128 KiB per variable)"
+        )
+    return LaunchError(f"cannot start {executable} {where}: {exc.strerror or exc}")

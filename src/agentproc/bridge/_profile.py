@@ -1,0 +1,341 @@
+"""Profile YAML -> an attrs :class:`Profile`: every key of the wire-0.1 table, with its default.
+
+Validation happens here, at the edge: one cattrs converter with strict hooks (a number is
+never turned into a string, nor ``"5"`` into a number) refuses wrong types, attrs
+validators refuse impossible values, and each refusal is a :class:`ProfileError` naming the
+file and the key. Unknown keys are reported through ``warn`` and otherwise ignored, so a
+profile written for a later bridge still loads.
+
+``${VAR}`` references in ``env`` values are expanded here, once, against the bridge's
+environment; ``{{MESSAGE}}``-style placeholders are left for each turn (see
+:mod:`agentproc.bridge._launch`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from agentproc.bridge._expand import expand_env_refs
+
+StdinMode = Literal["none", "message"]
+
+DEFAULT_TIMEOUT_SECS = 1800.0
+DEFAULT_KILL_GRACE_SECS = 5.0
+DEFAULT_MAX_REPLY_CHARS = 8000
+DEFAULT_TRUNCATION_SUFFIX = "\n\n…(truncated)"
+
+Warn = Callable[[str], None]
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message names the file, the key and the fix."""
+
+
+def note_to_stderr(message: str) -> None:
+    """The default ``warn``: one ``agentproc:`` line on the bridge's stderr."""
+    print(f"agentproc: {message}", file=sys.stderr, flush=True)
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be greater than 0, got {value!r}")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must be 0 or more, got {value!r}")
+
+
+def _stdin_mode(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ("none", "message"):
+        raise ValueError(f"stdin must be 'none' or 'message', got {value!r}")
+
+
+def _command(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not value.strip():
+        raise ValueError("command must name the executable to start; it is empty")
+
+
+def _as_tuple(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@attrs.frozen
+class Profile:
+    """How a bridge starts an agent: one process per user message.
+
+    Fields are the keys of the wire-0.1 profile table, with the table's defaults:
+
+    - ``command``: the executable; split on whitespace into argv tokens **only when
+      ``args`` is None**.
+    - ``args``: argv tokens after the executable, each verbatim (None = absent; ``()`` means
+      "never split ``command``" too).
+    - ``stdin``: ``"none"`` (the agent's stdin is ``/dev/null``) or ``"message"`` (the
+      message is written to it, then EOF).
+    - ``cwd``: the agent's working directory; None = the bridge's own; a relative path
+      resolves against ``profile_dir``.
+    - ``env``: extra variables for the agent (``${VAR}`` already expanded when the profile
+      was loaded).
+    - ``env_allowlist``: when not None, the only variables ``${VAR}`` may read.
+    - ``timeout_secs`` (1800), ``kill_grace_secs`` (5): the turn's wall clock, and the time
+      between SIGTERM and SIGKILL once it has run out.
+    - ``max_reply_chars`` (8000), ``truncation_suffix``: a longer reply is cut to
+      ``max_reply_chars`` and the suffix appended.
+    - ``include_stderr_in_reply`` (False): add the agent's stderr to the reply (and to the
+      failure message of a turn that failed without ``AGENT_ERROR:``).
+    - ``send_error_reply`` (True): give a turn that failed without ``AGENT_ERROR:`` a
+      user-readable error.
+    - ``streaming`` (True): forward ``AGENT_PARTIAL:`` chunks live (``AGENT_STREAMING=1``).
+
+    ``profile_dir`` is the folder of the YAML file (``{{PROFILE_DIR}}``, and the base of a
+    relative ``cwd``); ``source`` names the profile in messages. Values are checked on
+    construction, so ``attrs.evolve(profile, timeout_secs=0)`` raises ``ValueError`` too.
+    """
+
+    command: str = attrs.field(validator=_command)
+    args: tuple[str, ...] | None = attrs.field(default=None, converter=_as_tuple)
+    stdin: StdinMode = attrs.field(default="none", validator=_stdin_mode)
+    cwd: str | None = None
+    env: Mapping[str, str] = attrs.field(factory=dict)
+    env_allowlist: tuple[str, ...] | None = attrs.field(default=None, converter=_as_tuple)
+    timeout_secs: float = attrs.field(default=DEFAULT_TIMEOUT_SECS, validator=_positive)
+    kill_grace_secs: float = attrs.field(default=DEFAULT_KILL_GRACE_SECS, validator=_not_negative)
+    max_reply_chars: int = attrs.field(default=DEFAULT_MAX_REPLY_CHARS, validator=_positive)
+    truncation_suffix: str = DEFAULT_TRUNCATION_SUFFIX
+    include_stderr_in_reply: bool = False
+    send_error_reply: bool = True
+    streaming: bool = True
+    profile_dir: Path = attrs.field(factory=Path.cwd, kw_only=True, converter=Path)
+    source: str = attrs.field(default="profile", kw_only=True)
+
+
+PROFILE_KEYS: tuple[str, ...] = tuple(
+    field.name for field in attrs.fields(Profile) if field.name not in ("profile_dir", "source")
+)
+"""The keys a profile YAML may hold, in the spec's order."""
+
+
+# -- strict structure hooks: the value must already have the right type --------------------
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
+    name = names.get(type(value))
+    if name is None:
+        name = (
+            "a list"
+            if isinstance(value, list)
+            else "a mapping"
+            if isinstance(value, dict)
+            else type(value).__name__
+        )
+    return f"{name} ({value!r})" if isinstance(value, bool | int | float | str) else name
+
+
+def _strict_str(value: object, _: object) -> str:
+    if not isinstance(value, str):
+        hint = "; quote it" if isinstance(value, bool | int | float) else ""
+        raise TypeError(f"must be a string, got {_type_name(value)}{hint}")
+    return value
+
+
+def _strict_bool(value: object, _: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"must be true or false, got {_type_name(value)}")
+    return value
+
+
+def _strict_int(value: object, _: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"must be a whole number, got {_type_name(value)}")
+    return value
+
+
+def _strict_float(value: object, _: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"must be a number of seconds, got {_type_name(value)}")
+    return float(value)
+
+
+def _str_list(value: object, _: object) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"must be a list of strings, got {_type_name(value)}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            hint = "; quote it" if isinstance(item, bool | int | float) else ""
+            raise TypeError(f"item {index} must be a string, got {_type_name(item)}{hint}")
+    return tuple(value)
+
+
+def _optional_str_list(value: object, _: object) -> tuple[str, ...] | None:
+    return None if value is None else _str_list(value, None)
+
+
+def _optional_str(value: object, _: object) -> str | None:
+    return None if value is None else _strict_str(value, None)
+
+
+def _str_mapping(value: object, _: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"must be a mapping of NAME: value, got {_type_name(value)}")
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"names must be strings, got {_type_name(key)}")
+        if not isinstance(item, str):
+            hint = "; quote it" if isinstance(item, bool | int | float) else ""
+            raise TypeError(f"{key} must be a string, got {_type_name(item)}{hint}")
+    return dict(value)
+
+
+@functools.cache
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter()
+    converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook(bool, _strict_bool)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook(float, _strict_float)
+    converter.register_structure_hook(
+        Profile,
+        make_dict_structure_fn(
+            Profile,
+            converter,
+            args=override(struct_hook=_optional_str_list),
+            stdin=override(struct_hook=_strict_str),
+            cwd=override(struct_hook=_optional_str),
+            env=override(struct_hook=_str_mapping),
+            env_allowlist=override(struct_hook=_optional_str_list),
+            profile_dir=override(omit=True),
+            source=override(omit=True),
+        ),
+    )
+    return converter
+
+
+def _problems(exc: BaseException) -> list[str]:
+    """``key: what is wrong`` for each failure cattrs collected."""
+    lines = cattrs.transform_error(exc, path="$", format_exception=lambda e, _: str(e))
+    problems = []
+    for line in lines:
+        message, _, path = line.rpartition(" @ ")
+        key = path.removeprefix("$.").removeprefix("$")
+        problems.append(f"{key} {message}" if key else message)
+    return problems
+
+
+def _check_keys(data: Mapping[str, Any], source: str, warn: Warn) -> None:
+    for key in data:
+        if key in PROFILE_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), PROFILE_KEYS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        warn(f"{source}: unknown key {key!r} ignored{hint}")
+
+
+def _document(data: object, source: str) -> dict[str, Any]:
+    """The mapping that holds the profile's keys."""
+    if data is None:
+        raise ProfileError(f"{source}: the profile is empty; it needs at least `command:`")
+    if not isinstance(data, dict):
+        raise ProfileError(
+            f"{source}: a profile is a mapping of keys (command:, timeout_secs:, ...), "
+            f"got {_type_name(data)}"
+        )
+    section = data.get("agentproc")
+    if "command" not in data and isinstance(section, dict):
+        data = section  # a hub profile: metadata around an ``agentproc:`` section
+    if "command" not in data:
+        raise ProfileError(f"{source}: `command:` is missing; it names the executable to start")
+    return data
+
+
+def parse_profile(
+    data: object,
+    *,
+    profile_dir: str | os.PathLike[str] | None = None,
+    source: str = "profile",
+    environ: Mapping[str, str] | None = None,
+    warn: Warn = note_to_stderr,
+) -> Profile:
+    """The :class:`Profile` that ``data`` (the YAML document, already parsed) describes.
+
+    ``profile_dir`` defaults to the current directory; ``environ`` (default
+    ``os.environ``) is what ``${VAR}`` reads. A hub profile, whose keys sit under a top-level
+    ``agentproc:`` mapping next to ``name``, ``description`` and the like, is read from that
+    mapping. Raises :class:`ProfileError` naming ``source`` and the key at fault; unknown keys
+    and ``${VAR}`` references outside ``env_allowlist`` are reported through ``warn``.
+    """
+    document = _document(data, source)
+    _check_keys(document, source, warn)
+    known = {key: value for key, value in document.items() if key in PROFILE_KEYS}
+    try:
+        profile = _converter().structure(known, Profile)
+    except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:
+        raise ProfileError(f"{source}: " + "; ".join(_problems(exc))) from None
+    except ValueError as exc:  # an attrs validator
+        raise ProfileError(f"{source}: {exc}") from None
+    base = os.environ if environ is None else environ
+    env = {}
+    for name, value in profile.env.items():
+
+        def env_warning(message: str, name: str = name) -> None:
+            warn(f"{source}: env {name}: {message}")
+
+        env[name] = expand_env_refs(value, base, profile.env_allowlist, env_warning)
+    return attrs.evolve(
+        profile,
+        env=env,
+        profile_dir=Path(profile_dir) if profile_dir is not None else Path.cwd(),
+        source=source,
+    )
+
+
+def load_profile(
+    path: str | os.PathLike[str],
+    *,
+    environ: Mapping[str, str] | None = None,
+    warn: Warn = note_to_stderr,
+) -> Profile:
+    """Read the profile YAML at ``path``; see :func:`parse_profile` for the rules.
+
+    Raises :class:`ProfileError` when the file cannot be read or parsed, or holds a bad
+    value; the message names the file (and the line, for YAML syntax errors).
+    """
+    import yaml  # only bridges pay for it, never an agent importing agentproc
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"{file}: cannot read the profile: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{file}: not UTF-8 text ({exc.reason})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProfileError(f"{file}: not valid YAML{where}: {problem}") from None
+    return parse_profile(
+        data,
+        profile_dir=file.resolve().parent,
+        source=str(file),
+        environ=environ,
+        warn=warn,
+    )

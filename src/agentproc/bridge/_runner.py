@@ -1,0 +1,249 @@
+"""The runner: one agent process per turn, on trio.
+
+::
+
+    run_turn
+    └── turn nursery
+        ├── stdout reader    lines -> OutputRules; partials to on_partial as they come
+        ├── stderr reader    keeps the tail; lines to on_stderr
+        ├── stdin writer     only with ``stdin: message``: the message, then EOF
+        └── (body)           waits for the process under the deadline; on timeout
+                             SIGTERM -> kill_grace_secs -> SIGKILL, to the whole group
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+from collections.abc import Awaitable, Callable, Mapping
+
+import trio
+
+from agentproc.bridge._group import end_group, group_alive
+from agentproc.bridge._launch import Launch, TurnInput, describe_spawn_failure, plan_launch
+from agentproc.bridge._lines import LineBuffer, OutputRules
+from agentproc.bridge._profile import Profile, Warn, note_to_stderr
+from agentproc.bridge._result import (
+    STDERR_TAIL_CHARS,
+    RunResult,
+    exit_code,
+    failure_message,
+    timeout_message,
+    truncate,
+    with_stderr,
+)
+
+PartialCallback = Callable[[str], Awaitable[object] | object]
+"""Called with each partial as it arrives; may be async (the reader waits for it)."""
+
+DRAIN_SECS = 2.0
+"""After the agent's group has ended, how long its pipes may take to reach end of file.
+Only a process that left the group on purpose (``setsid``) can hold them open longer."""
+
+_READ_BYTES = 65536
+_STDERR_KEEP_BYTES = 4 * STDERR_TAIL_CHARS  # enough bytes for that many UTF-8 characters
+
+
+async def run_turn(
+    profile: Profile,
+    turn: TurnInput | None = None,
+    *,
+    on_partial: PartialCallback | None = None,
+    on_stderr: Callable[[str], object] | None = None,
+    warn: Warn = note_to_stderr,
+    environ: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run one turn of the agent that ``profile`` describes and report how it ended.
+
+    The agent starts with no shell, in a new session (its own process group), with the
+    ``AGENT_*`` variables of ``turn`` (default: an empty message) on top of ``environ``
+    (default ``os.environ``) and the profile's ``env``. Its stdout is read as wire 0.1
+    says: each partial goes to ``on_partial`` the moment it arrives (awaited when it returns
+    an awaitable), stderr lines go to ``on_stderr``, and protocol problems to ``warn``.
+
+    After ``timeout_secs`` the group gets SIGTERM, then SIGKILL after ``kill_grace_secs``.
+    When the agent exits, any process it left behind in its group is ended the same way, so
+    no grandchild outlives the turn. Every process is reaped and every pipe closed before
+    this returns.
+
+    Raises :class:`LaunchError` when the process cannot be started (nothing ran). If the
+    call is cancelled, or a callback raises, the group is ended as on a timeout (shielded
+    from the cancellation) and the exception propagates.
+    """
+    turn = turn if turn is not None else TurnInput()
+    notes: list[str] = []
+
+    def note(message: str) -> None:
+        notes.append(message)
+        warn(message)
+
+    launch = plan_launch(profile, turn, os.environ if environ is None else environ)
+    started = trio.current_time()
+    try:
+        process = await trio.lowlevel.open_process(
+            launch.argv,
+            stdin=subprocess.PIPE if launch.stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=launch.cwd,
+            env=launch.env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise describe_spawn_failure(exc, launch, profile) from None
+    agent = _AgentProcess(process, profile, launch, note, on_partial, on_stderr)
+    returncode = await agent.run()
+    return _result(profile, turn, agent, returncode, notes, trio.current_time() - started)
+
+
+def _result(
+    profile: Profile,
+    turn: TurnInput,
+    agent: _AgentProcess,
+    returncode: int,
+    notes: list[str],
+    duration: float,
+) -> RunResult:
+    rules = agent.rules
+    stderr_tail = agent.stderr_tail()
+    code = exit_code(returncode, timed_out=agent.timed_out, agent_error=rules.error is not None)
+    reply = ""
+    error: str | None
+    if agent.timed_out:
+        error = timeout_message(profile.timeout_secs)
+    elif rules.error is not None:
+        error = rules.error
+    else:
+        reply = rules.body
+        if profile.include_stderr_in_reply:
+            reply = with_stderr(reply, stderr_tail)
+        reply = truncate(reply, profile.max_reply_chars, profile.truncation_suffix)
+        error = failure_message(returncode) if code and profile.send_error_reply else None
+    return RunResult(
+        reply=reply,
+        session_id=rules.session_id or turn.session_id,
+        error=error,
+        exit_code=code,
+        partials=tuple(rules.partials),
+        timed_out=agent.timed_out,
+        stderr_tail=stderr_tail,
+        warnings=tuple(notes),
+        duration_secs=duration,
+    )
+
+
+class _AgentProcess:
+    """One started agent: its readers, its deadline and the end of its process group."""
+
+    def __init__(
+        self,
+        process: trio.Process,
+        profile: Profile,
+        launch: Launch,
+        note: Warn,
+        on_partial: PartialCallback | None,
+        on_stderr: Callable[[str], object] | None,
+    ) -> None:
+        self.process = process
+        self.profile = profile
+        self.launch = launch
+        self.note = note
+        self.on_partial = on_partial
+        self.on_stderr = on_stderr
+        self.rules = OutputRules(
+            streaming=profile.streaming, warn=note, keep_body_chars=profile.max_reply_chars
+        )
+        self.timed_out = False
+        self._stderr = bytearray()
+
+    async def run(self) -> int:
+        """Run the turn to its end; returns the process's ``returncode``."""
+        pgid = self.process.pid  # start_new_session: the agent leads its own group
+        try:
+            async with trio.open_nursery() as nursery:
+                stdout_done, stderr_done = trio.Event(), trio.Event()
+                nursery.start_soon(self._read_stdout, stdout_done)
+                nursery.start_soon(self._read_stderr, stderr_done)
+                if self.launch.stdin is not None:
+                    nursery.start_soon(self._write_stdin, self.launch.stdin)
+                with trio.move_on_after(self.profile.timeout_secs) as deadline:
+                    await self.process.wait()
+                if deadline.cancelled_caught:
+                    self.timed_out = True
+                    self.rules.stop()
+                    await end_group(pgid, self.profile.kill_grace_secs)
+                    await self.process.wait()
+                elif group_alive(pgid):  # the agent left processes behind
+                    await end_group(pgid, self.profile.kill_grace_secs)
+                with trio.move_on_after(DRAIN_SECS):
+                    await stdout_done.wait()
+                    await stderr_done.wait()
+                if not (stdout_done.is_set() and stderr_done.is_set()):
+                    self.note(
+                        "stopped reading the agent's output: a process that left its "
+                        "process group still holds stdout or stderr open"
+                    )
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._end(pgid)
+        returncode = self.process.returncode
+        assert returncode is not None  # _end has reaped it
+        return returncode
+
+    async def _end(self, pgid: int) -> None:
+        if self.process.returncode is None or group_alive(pgid):
+            await end_group(pgid, self.profile.kill_grace_secs)
+            await self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                await stream.aclose()
+
+    async def _read_stdout(self, done: trio.Event) -> None:
+        stream = self.process.stdout
+        assert stream is not None
+        lines = LineBuffer(self.note)
+        while chunk := await stream.receive_some(_READ_BYTES):
+            for line in lines.feed(chunk):
+                await self._line(line)
+        for line in lines.close():
+            await self._line(line)
+        done.set()
+
+    async def _line(self, line: str) -> None:
+        partial = self.rules.feed(line)
+        if partial is not None and self.on_partial is not None:
+            delivered = self.on_partial(partial)
+            if inspect.isawaitable(delivered):
+                await delivered
+
+    async def _read_stderr(self, done: trio.Event) -> None:
+        stream = self.process.stderr
+        assert stream is not None
+        lines = LineBuffer(self.note) if self.on_stderr is not None else None
+        while chunk := await stream.receive_some(_READ_BYTES):
+            self._stderr += chunk
+            if len(self._stderr) > 2 * _STDERR_KEEP_BYTES:
+                del self._stderr[:-_STDERR_KEEP_BYTES]
+            if lines is not None and self.on_stderr is not None:
+                for line in lines.feed(chunk):
+                    self.on_stderr(line)
+        if lines is not None and self.on_stderr is not None:
+            for line in lines.close():
+                self.on_stderr(line)
+        done.set()
+
+    async def _write_stdin(self, data: bytes) -> None:
+        stream = self.process.stdin
+        assert stream is not None
+        try:
+            await stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the agent exited or closed stdin without reading it all: its choice
+        finally:
+            await stream.aclose()
+
+    def stderr_tail(self) -> str:
+        text = self._stderr.decode("utf-8", "replace")
+        return text[-STDERR_TAIL_CHARS:]
