@@ -11,9 +11,17 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from . import _run, _server, _submit, _version
+from . import _dev, _history, _history_detail, _run, _server, _submit, _version
 
-COMMANDS: tuple[ModuleType, ...] = (_run, _server, _submit, _version)
+COMMANDS: tuple[ModuleType, ...] = (
+    _run,
+    _dev,
+    _server,
+    _submit,
+    _history,
+    _history_detail,
+    _version,
+)
 """The subcommands, in the order ``--help`` lists them."""
 
 

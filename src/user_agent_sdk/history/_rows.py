@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from typing import Any, Literal
 
 import attrs
 
 from ..conductor import TaskResultStatus
 from ..runtime import ExecutionRecord
-from ._time import iso_utc
+from ._time import iso_utc, parse_stored
 
 Status = Literal["success", "error"]
 STATUSES: tuple[Status, ...] = ("success", "error")
@@ -51,6 +52,11 @@ class Execution:
     def display_task_id(self) -> str | None:
         """The platform's task id when there is one, else the Conductor task id."""
         return self.task_id or self.conductor_task_id
+
+    @property
+    def started(self) -> datetime | None:
+        """``started_at`` as an aware datetime in UTC; None when it is not a time."""
+        return None if self.started_at is None else parse_stored(self.started_at)
 
 
 COLUMNS: tuple[str, ...] = tuple(field.name for field in attrs.fields(Execution))

@@ -1,0 +1,164 @@
+"""``useragent dev AGENT.py``: ``useragent run`` that restarts when the code changes.
+
+The agent runs as a ``useragent run`` child process, so every restart loads the script
+and the modules beside it afresh. When the script or a file beside it changes, the
+child gets SIGTERM and drains as on shutdown (running tasks finish, tasks it had not
+started go back to the server), then a new child with the new code takes over; the
+server keeps the tasks that arrive in between. The child has its own session, so a
+Ctrl-C in the terminal reaches it once, through this process, with the meaning it has
+for ``useragent run``: drain, and a second one quits at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import trio
+
+from ..config import ConfigError
+from . import _run
+from ._watch import Snapshot, Watcher
+
+log = logging.getLogger("user_agent_sdk.cli")
+
+
+def add_parser(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "dev",
+        help="run the user agents of a script, restarting them when it changes",
+        description=(
+            "Like `useragent run` (same options), and when AGENT.py or a file beside it "
+            "(.py, .json, .yaml, .toml, .ini, .cfg, .env) changes, the running agents drain "
+            "as on shutdown and the new code takes over. No task is lost: those not "
+            "started yet wait on the server for the new code."
+        ),
+    )
+    _run.add_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    _run._configure_logging(args)
+    try:
+        script = _run._script_path(args)
+        _run._settings(args)  # configuration mistakes show once, now, not at every restart
+    except (ConfigError, _run._ScriptError) as exc:
+        print(f"useragent dev: {exc}", file=sys.stderr)
+        return _run.EXIT_USAGE
+    if not script.is_file():
+        print(f"useragent dev: {script}: no such file", file=sys.stderr)
+        return _run.EXIT_USAGE
+    command = [sys.executable, "-m", "user_agent_sdk.cli", "run", *run_arguments(args)]
+    return trio.run(_supervise, command, Watcher(script))
+
+
+def run_arguments(args: argparse.Namespace) -> list[str]:
+    """The ``useragent run`` arguments that mean what ``args`` (parsed by ``dev``) means."""
+    template = argparse.ArgumentParser(add_help=False)
+    _run.add_arguments(template)
+    options: list[str] = []
+    positionals: list[str] = []
+    for action in template._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings:
+            positionals += [] if value is None else [str(value)]
+            continue
+        if value is None or value == action.default:
+            continue
+        option = max(action.option_strings, key=len)  # the --long form
+        if action.nargs == 0:  # a flag
+            options.append(option)
+        else:
+            for item in value if isinstance(value, list) else [value]:
+                options += [option, str(item)]
+    return [*options, "--", *positionals] if positionals else options
+
+
+async def _supervise(command: list[str], watcher: Watcher) -> int:
+    """Run ``command`` again whenever the watched files change; returns its last exit code."""
+    supervisor = _Supervisor(command, watcher)
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(supervisor.forward, signals, nursery.cancel_scope)
+            await supervisor.restart_on_changes()
+            nursery.cancel_scope.cancel()
+    return supervisor.code
+
+
+class _Supervisor:
+    def __init__(self, command: list[str], watcher: Watcher) -> None:
+        self.command = command
+        self.watcher = watcher
+        self.child: trio.Process | None = None
+        self.stopping = trio.Event()
+        self.code = 0
+
+    async def forward(self, signals: AsyncIterator[int], scope: trio.CancelScope) -> None:
+        async for signum in signals:
+            self.stopping.set()
+            if self.child is not None and self.child.returncode is None:
+                self.child.send_signal(signum)  # a first drains, a second quits
+            else:
+                scope.cancel()  # waiting for a fix: nothing runs, nothing to drain
+
+    async def restart_on_changes(self) -> None:
+        name = self.watcher.script.name
+        while not self.stopping.is_set():
+            changes = await self._serve_until_change()
+            if self.stopping.is_set():
+                return
+            if changes:
+                log.info("dev: restarting %s", name)
+                continue
+            log.warning(
+                "dev: useragent run exited with code %d; restarting when %s or a file "
+                "beside it changes",
+                self.code,
+                name,
+            )
+            await self.watcher.changed(self.watcher.snapshot())
+
+    async def _serve_until_change(self) -> list[str]:
+        baseline = self.watcher.snapshot()
+        self.child = child = await trio.lowlevel.open_process(self.command, start_new_session=True)
+        try:
+            changes = await _until_change_or_exit(child, self.watcher, baseline)
+            if changes and not self.stopping.is_set():
+                log.info(
+                    "dev: %s changed; restarting once running tasks finish", ", ".join(changes)
+                )
+                child.send_signal(signal.SIGTERM)
+            self.code = await child.wait()
+        finally:
+            await _reap(child)
+        return changes
+
+
+async def _until_change_or_exit(
+    child: trio.Process, watcher: Watcher, baseline: Snapshot
+) -> list[str]:
+    """The changed names once the watched files change; [] if the child exits first."""
+    changes: list[str] = []
+    async with trio.open_nursery() as nursery:
+
+        async def watch() -> None:
+            changes.extend(await watcher.changed(baseline))
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(watch)
+        await child.wait()
+        nursery.cancel_scope.cancel()
+    return changes
+
+
+async def _reap(child: trio.Process) -> None:
+    """Make sure the child is gone (killed if this process is quitting on an error)."""
+    if child.returncode is None:
+        child.kill()
+    with trio.CancelScope(shield=True):
+        await child.wait()
