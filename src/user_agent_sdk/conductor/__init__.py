@@ -1,19 +1,8 @@
 """The Conductor wire: data models and their one JSON converter."""
 
-from ._client import (
-    AKABOT,
-    CONDUCTOR,
-    AuthenticationError,
-    ConductorClient,
-    ConductorError,
-    Credentials,
-    Flavour,
-    OAuth2ClientCredentials,
-    OrkesKey,
-    RequestRejected,
-    ServerUnavailable,
-)
+from ._client import AKABOT, CONDUCTOR, ConductorClient, Flavour, encode_result
 from ._converter import camel_case, conductor_converter, from_json_obj, to_json_obj
+from ._errors import AuthenticationError, ConductorError, RequestRejected, ServerUnavailable
 from ._models import (
     JsonObject,
     StartWorkflowRequest,
@@ -26,6 +15,7 @@ from ._models import (
     Workflow,
     WorkflowStatus,
 )
+from ._tokens import Credentials, OAuth2ClientCredentials, OrkesKey
 
 __all__ = [
     "AKABOT",
@@ -51,6 +41,7 @@ __all__ = [
     "WorkflowStatus",
     "camel_case",
     "conductor_converter",
+    "encode_result",
     "from_json_obj",
     "to_json_obj",
 ]

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..conductor._client import (
+from ..conductor import (
     AKABOT,
     CONDUCTOR,
     OAuth2ClientCredentials,

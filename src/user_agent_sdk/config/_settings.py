@@ -6,7 +6,7 @@ import logging
 
 import attrs
 
-from ..conductor._client import CONDUCTOR, Credentials, Flavour
+from ..conductor import CONDUCTOR, Credentials, Flavour
 
 
 @attrs.frozen(kw_only=True)

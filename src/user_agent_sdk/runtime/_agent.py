@@ -20,12 +20,14 @@ import time
 import attrs
 import trio
 
-from ..conductor import Task, TaskResult, TaskResultStatus
-from ..conductor._client import (
+from ..conductor import (
     AuthenticationError,
     ConductorClient,
     ConductorError,
     RequestRejected,
+    Task,
+    TaskResult,
+    TaskResultStatus,
 )
 from ._backoff import Backoff
 from ._invoke import Agent, clean_input, invoke, platform_ids

@@ -11,7 +11,7 @@ import httpx
 import trio
 
 from .._registry import AgentSpec
-from ..conductor._client import ConductorClient, ServerUnavailable
+from ..conductor import ConductorClient, ServerUnavailable
 from ..config import ConfigError, Settings
 from ._agent import LONG_POLL_MS, AgentRunner, AgentStats
 from ._invoke import Agent

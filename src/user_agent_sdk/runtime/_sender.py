@@ -6,8 +6,13 @@ import logging
 
 import trio
 
-from ..conductor import TaskResult, TaskResultStatus
-from ..conductor._client import ConductorClient, ConductorError, RequestRejected
+from ..conductor import (
+    ConductorClient,
+    ConductorError,
+    RequestRejected,
+    TaskResult,
+    TaskResultStatus,
+)
 from ._backoff import Backoff
 from ._outcome import encode
 

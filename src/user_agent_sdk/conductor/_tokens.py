@@ -1,0 +1,167 @@
+"""Tokens: how each kind of server issues them, and keeping the current one fresh.
+
+- **akaBot**: OAuth2 client credentials at the token URL, sent as ``Authorization: Bearer``.
+- **Orkes/Conductor**: a key and secret exchanged at ``<api>/token`` for a token sent as
+  ``X-Authorization``; a server that answers 404 there needs no token.
+
+Tokens are fetched lazily, renewed once 80% of their lifetime has passed, and renewed at
+once when the server answers 401 (see :class:`~._client.ConductorClient`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+import httpx
+import trio
+
+from ._errors import AuthenticationError, ConductorError, ServerUnavailable
+from ._reply import Reply
+
+_ORKES_TOKEN_TTL_S = 45 * 60.0
+"""Orkes tokens carry no lifetime; conductor-python renews them after 45 minutes too."""
+
+
+@attrs.frozen
+class IssuedToken:
+    value: str = attrs.field(repr=False)
+    lifetime_s: float
+    """Seconds it stays valid from when it was issued."""
+
+
+class Credentials(Protocol):
+    """How a token is obtained and which header carries it."""
+
+    header: str
+
+    def header_value(self, token: str) -> str: ...
+
+    async def fetch_token(self, http: httpx.AsyncClient) -> IssuedToken | None:
+        """A new token; None when the server needs none. Raises :class:`ConductorError`.
+
+        ``http`` has the API URL (with a trailing slash) as its base URL.
+        """
+        ...
+
+
+@attrs.frozen
+class OAuth2ClientCredentials:
+    """akaBot's OAuth2 client-credentials grant against ``token_url``."""
+
+    token_url: str
+    client_id: str
+    client_secret: str = attrs.field(repr=False)
+    header = "Authorization"
+
+    def header_value(self, token: str) -> str:
+        return f"Bearer {token}"
+
+    async def fetch_token(self, http: httpx.AsyncClient) -> IssuedToken:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+        reply = await httpx_send(http, "POST", self.token_url, data=form)
+        if reply.status in (400, 401, 403):
+            detail = reply.error_detail()
+            raise AuthenticationError(
+                f"the token endpoint {self.token_url} refused clientId {self.client_id!r} "
+                f"and its clientSecret (HTTP {reply.status}{': ' + detail if detail else ''})"
+            )
+        reply.raise_for_status()
+        body = reply.json()
+        token = body.get("access_token") if isinstance(body, dict) else None
+        lifetime = body.get("expires_in", 300) if isinstance(body, dict) else None
+        if not isinstance(token, str) or not isinstance(lifetime, int | float):
+            raise ConductorError(f"the token endpoint {self.token_url} answered no access_token")
+        return IssuedToken(token, float(lifetime))
+
+
+@attrs.frozen
+class OrkesKey:
+    """Orkes' key and secret, exchanged at ``<api>/token`` for an ``X-Authorization`` token."""
+
+    key_id: str
+    key_secret: str = attrs.field(repr=False)
+    header = "X-Authorization"
+
+    def header_value(self, token: str) -> str:
+        return token
+
+    async def fetch_token(self, http: httpx.AsyncClient) -> IssuedToken | None:
+        body = {"keyId": self.key_id, "keySecret": self.key_secret}
+        reply = await httpx_send(http, "POST", "token", json=body)
+        if reply.status == 404:
+            return None  # a server without auth: conductor-python reads it the same way
+        if reply.status in (400, 401, 403):
+            raise AuthenticationError(
+                f"{reply.url} refused CONDUCTOR_AUTH_KEY {self.key_id!r} and its secret "
+                f"(HTTP {reply.status})"
+            )
+        reply.raise_for_status()
+        answer = reply.json()
+        token = answer.get("token") if isinstance(answer, dict) else None
+        if not isinstance(token, str):
+            raise ConductorError(f"{reply.url} answered no token")
+        return IssuedToken(token, _ORKES_TOKEN_TTL_S)
+
+
+class Tokens:
+    """The current token: fetched lazily, renewed before expiry and on demand after a 401."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        http: httpx.AsyncClient,
+        clock: Callable[[], float] = trio.current_time,
+    ) -> None:
+        self._credentials = credentials
+        self._http = http
+        self._clock = clock
+        self._lock = trio.Lock()
+        self._token: str | None = None
+        self._renew_at = -math.inf
+        self.needed = True
+        """False once the server said it needs no token (Orkes ``/token`` answered 404)."""
+
+    async def header(self) -> tuple[str, str] | None:
+        """The auth header for the next request; fetches a token first when due."""
+        if self.needed and self._clock() >= self._renew_at:
+            await self.renew(stale=self._token)
+        if self._token is None:
+            return None
+        return self._credentials.header, self._credentials.header_value(self._token)
+
+    async def renew(self, stale: str | None) -> None:
+        """Fetch a new token unless another request already replaced ``stale``."""
+        async with self._lock:
+            if self._token != stale and self._clock() < self._renew_at:
+                return
+            issued = await self._credentials.fetch_token(self._http)
+            if issued is None:
+                self._token, self.needed = None, False
+                return
+            # Renew once 80% of the lifetime has passed (at most a minute early).
+            margin = min(60.0, issued.lifetime_s * 0.2)
+            self._token = issued.value
+            self._renew_at = self._clock() + issued.lifetime_s - margin
+
+    @property
+    def current(self) -> str | None:
+        return self._token
+
+
+async def httpx_send(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> Reply:
+    try:
+        response = await http.request(method, url, **kwargs)
+    except httpx.TransportError as exc:
+        where = http.base_url.join(url)
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException):
+            text = f"timed out ({text})"
+        raise ServerUnavailable(f"{method} {where}: {text}") from exc
+    return Reply(method, str(response.request.url), response.status_code, response.content)
