@@ -9,7 +9,7 @@ from pathlib import Path
 
 import attrs
 
-from agentproc._context import PROTOCOL_VERSION, Attachment
+from agentproc import PROTOCOL_VERSION, Attachment
 from agentproc._session_id import explain_invalid_session_id, is_valid_session_id
 from agentproc.bridge._expand import command_tokens, substitute_placeholders
 from agentproc.bridge._profile import Profile

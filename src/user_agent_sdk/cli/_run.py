@@ -14,10 +14,13 @@ from typing import Any
 import attrs
 import trio
 
+from agentproc.bridge import ProfileError
+
 from .._registry import AgentSpec, RegistrationError, collecting
 from ..conductor import AuthenticationError
 from ..config import ConfigError, Settings, load_settings
 from ..history import DEFAULT_DB_PATH, HistoryError, record_history
+from ..profiles import profile_agent
 from ..runtime import ExecutionObserver, Runtime, resolve_agents, serve
 from . import _errors, _logging
 
@@ -46,10 +49,20 @@ def add_parser(subparsers: Any) -> None:
             "tasks: from akaBot 2.0 with the credentials.json of the working directory (or "
             "-c FILE), or from a Conductor server named by $CONDUCTOR_SERVER_URL. Ctrl-C or "
             "SIGTERM stops polling and lets running tasks finish within --grace seconds; a "
-            "second Ctrl-C quits at once."
+            "second Ctrl-C quits at once. With --profile PROFILE.yaml instead of a script, "
+            "serve an agentproc profile: each task is one turn of that agent."
         ),
     )
     add_arguments(parser)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="PROFILE.yaml",
+        help=(
+            "serve an agentproc profile instead of a script: task input {message, session_id, "
+            "session_name, from_user} -> output {response, session_id, partials}"
+        ),
+    )
     parser.set_defaults(run=run)
 
 
@@ -104,9 +117,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     _configure_logging(args)
     try:
-        path = _script_path(args)
+        path = None if args.profile is not None else _script_path(args)
         settings = _settings(args)
-        specs = load_agents(path)
+        specs = load_agents(path) if path is not None else _profile_agents(args)
         resolve_agents(settings, specs)  # every agent id problem shows before connecting
     except (ConfigError, _ScriptError) as exc:
         print(f"useragent run: {exc}", file=sys.stderr)
@@ -139,6 +152,15 @@ def _script_path(args: argparse.Namespace) -> Path:
     if len(given) == 2 and given[0] != given[1]:
         raise _ScriptError(f"two scripts given: {given[0]} and --path {given[1]}; pass one")
     return Path(given[0])
+
+
+def _profile_agents(args: argparse.Namespace) -> tuple[AgentSpec, ...]:
+    if args.path is not None or args.path_option is not None:
+        raise _ScriptError("pass a script or --profile PROFILE.yaml, not both")
+    try:
+        return (profile_agent(args.profile),)
+    except ProfileError as exc:
+        raise _ScriptError(str(exc)) from None
 
 
 def _settings(args: argparse.Namespace) -> Settings:

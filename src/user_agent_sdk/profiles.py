@@ -1,0 +1,193 @@
+"""User agents that serve an agentproc profile: each Conductor task becomes one agent turn.
+
+Any agent CLI wrapped by a profile YAML (see :mod:`agentproc.bridge`) becomes a Conductor
+worker that scales like any other user agent::
+
+    useragent run --profile profile.yaml -w 16
+
+or, in an agent script (so that ``useragent run agents.py`` serves it with its own agent id
+next to other agents)::
+
+    from user_agent_sdk.profiles import register_profile
+
+    register_profile("profile.yaml", agent_id="chat", workers=16)
+
+The task's input is the turn: ``{"message", "session_id", "session_name", "from_user"}``
+(and optionally ``"image_url"``, ``"file_url"``, ``"attachments"``); a missing or null
+field takes the protocol's default, other fields are ignored. The output is
+``{"response", "session_id", "partials"}``, where ``session_id`` is the id to send with the
+next message of the conversation. How a turn ends:
+
+- success -> ``COMPLETED``;
+- ``AGENT_ERROR:`` or a failing process -> ``FAILED`` (retried by the server), the reason
+  holding the agent's message;
+- the profile's ``timeout_secs`` ran out -> ``FAILED`` (retried);
+- a bad input field, or an agent that cannot be started -> ``FAILED_WITH_TERMINAL_ERROR``.
+
+The turn's warnings, and the agent's stderr when it failed, go to the task's logs.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Any
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from agentproc import Attachment
+from agentproc.bridge import LaunchError, Profile, RunResult, TurnInput, load_profile, run_turn
+
+from ._registry import AgentSpec, Registry, _active, make_spec
+from .runtime import NonRetryableException
+
+log = logging.getLogger("user_agent_sdk.profiles")
+
+
+class AgentTurnFailed(Exception):
+    """The agent reported an error, failed, or ran out of time; the server retries the task."""
+
+
+class ProfileAgent:
+    """The handler of a user agent that serves ``profile``: one agent turn per task."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.__name__ = f"profile {profile.source}"
+
+    async def __call__(self, input_data: dict[str, Any], logger: logging.Logger) -> dict[str, Any]:
+        turn = turn_input(input_data)
+        try:
+            result = await run_turn(self.profile, turn, warn=logger.warning)
+        except LaunchError as exc:
+            raise NonRetryableException(str(exc)) from None
+        logger.info(
+            "turn ended with exit code %d after %.3f s, %d partials",
+            result.exit_code,
+            result.duration_secs,
+            len(result.partials),
+        )
+        if not result.ok:
+            if result.stderr_tail:
+                logger.warning("the agent's stderr (last lines):\n%s", result.stderr_tail)
+            raise AgentTurnFailed(_reason(result))
+        if result.stderr_tail:
+            logger.debug("the agent's stderr (last lines):\n%s", result.stderr_tail)
+        return {
+            "response": result.reply,
+            "session_id": result.session_id,
+            "partials": list(result.partials),
+        }
+
+
+def _reason(result: RunResult) -> str:
+    if result.error:
+        return result.error
+    return f"the agent failed (exit code {result.exit_code})"
+
+
+def _strict_str(value: object, _: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"must be a string, got {type(value).__name__}")
+    return value
+
+
+@functools.cache
+def _input_converter() -> cattrs.Converter:
+    converter = cattrs.Converter()
+    converter.register_structure_hook(str, _strict_str)
+
+    def attachments(value: object, _: object) -> tuple[Attachment, ...]:
+        if not isinstance(value, list):
+            raise TypeError(
+                f"must be a list of {{type, url, name}} objects, got {type(value).__name__}"
+            )
+        return tuple(converter.structure(value, list[Attachment]))
+
+    converter.register_structure_hook(
+        TurnInput,
+        make_dict_structure_fn(TurnInput, converter, attachments=override(struct_hook=attachments)),
+    )
+    return converter
+
+
+def turn_input(input_data: dict[str, Any]) -> TurnInput:
+    """The turn a task's input describes; :class:`NonRetryableException` naming a bad field."""
+    present = {key: value for key, value in input_data.items() if value is not None}
+    try:
+        return _input_converter().structure(present, TurnInput)
+    except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:
+        problems = cattrs.transform_error(exc, path="input", format_exception=_problem)
+        # "what @ where" -> "where what": the field first, as in the other input errors.
+        fields = [" ".join(reversed(problem.rsplit(" @ ", 1))) for problem in problems]
+        raise NonRetryableException("; ".join(fields)) from None
+
+
+def _problem(exc: BaseException, _: object) -> str:
+    return "is required" if isinstance(exc, KeyError) else str(exc)
+
+
+def profile_agent(
+    profile: Profile | str | os.PathLike[str],
+    *,
+    agent_id: str | None = None,
+    worker_id: str | None = None,
+    domain: str | None = None,
+    poll_interval: int = 1000,
+    workers: int = 1,
+) -> AgentSpec:
+    """The :class:`AgentSpec` of a user agent serving ``profile`` (a Profile or a YAML path).
+
+    The keyword arguments are those of :func:`user_agent_sdk.user_agent`; with no
+    ``agent_id`` the agent serves the agent id of the credentials. A profile path is loaded
+    at once: :class:`agentproc.bridge.ProfileError` names a bad file or key, and unknown
+    keys are logged as warnings.
+    """
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile, warn=log.warning)
+    return make_spec(
+        ProfileAgent(profile),
+        agent_id=agent_id,
+        worker_id=worker_id,
+        domain=domain,
+        poll_interval=poll_interval,
+        workers=workers,
+    )
+
+
+def register_profile(
+    profile: Profile | str | os.PathLike[str],
+    *,
+    agent_id: str | None = None,
+    worker_id: str | None = None,
+    domain: str | None = None,
+    poll_interval: int = 1000,
+    workers: int = 1,
+    registry: Registry | None = None,
+) -> AgentSpec:
+    """Register a user agent serving ``profile``, as ``register_user_agent`` does a function.
+
+    A relative path is taken from the current directory; in an agent script, prefer a path
+    built from ``__file__``.
+    """
+    spec = profile_agent(
+        profile,
+        agent_id=agent_id,
+        worker_id=worker_id,
+        domain=domain,
+        poll_interval=poll_interval,
+        workers=workers,
+    )
+    (registry if registry is not None else _active.get()).add(spec)
+    return spec
+
+
+__all__ = [
+    "AgentTurnFailed",
+    "ProfileAgent",
+    "profile_agent",
+    "register_profile",
+    "turn_input",
+]
