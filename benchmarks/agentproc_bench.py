@@ -2,15 +2,19 @@
 
 Run with the project's Python (the one that has this package installed)::
 
-    python benchmarks/agentproc_bench.py            # 20 runs per agent, 100,000 partials
-    python benchmarks/agentproc_bench.py --runs 40 --partials 20000
+    python benchmarks/agentproc_bench.py            # 30 runs per agent, 100,000 partials
+    python benchmarks/agentproc_bench.py --quick    # 5 runs, 10,000 partials (nox -s bench)
+    python benchmarks/agentproc_bench.py --runs 60 --partials 20000
+
+Results go to ``benchmarks/results/agentproc.json`` (``--output`` to change).
 
 Cold start is the wall time of ``python agent.py`` from process start to exit, for the
 seed's hello-world agent, run under this package and under the original ``agentproc==0.4.2``
-(installed into its own virtualenv, created on first use, by default
-``/tmp/venv-agentproc-orig``). Runs alternate between the two, so that load from anything
-else on the machine falls on both alike; the table gives medians, minimums and the median
-CPU time (user + system) of the child, which load disturbs less than wall time.
+(installed with pip into its own virtualenv, created on first use, by default
+``$TMPDIR/venv-agentproc-orig``; never into the project's). Runs alternate between the two,
+so that load from anything else on the machine falls on both alike; the table gives
+medians, minimums and the median CPU time (user + system) of the child, which load
+disturbs less than wall time.
 
 Partials per second is measured inside an agent that sends N small chunks with
 ``await ctx.send_partial(...)``, with stdout on ``/dev/null`` and on a pipe that this script
@@ -23,7 +27,9 @@ Both SDKs run on the same interpreter version with the same clean environment (n
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -34,6 +40,9 @@ import time
 from pathlib import Path
 
 ORIGINAL = "agentproc==0.4.2"
+OURS = "agentproc (ours)"
+TARGET_RATIO = 1.3
+RESULTS = Path(__file__).resolve().parent / "results"
 
 HELLO_AGENT = """\
 from agentproc import create_profile
@@ -165,8 +174,6 @@ def partial_rate(python: Path, workdir: Path, count: int, *, pipe: bool) -> floa
 
 
 def _rate(stderr: bytes) -> float:
-    import json
-
     for line in reversed(stderr.decode().splitlines()):
         if line.startswith("{"):
             return float(json.loads(line)["rate"])
@@ -174,44 +181,75 @@ def _rate(stderr: bytes) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=20, help="cold-start runs per agent")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=30, help="cold-start runs per agent")
     parser.add_argument("--partials", type=int, default=100_000, help="chunks to send")
+    parser.add_argument(
+        "--quick", action="store_true", help="5 runs and 10,000 partials: proves the harness"
+    )
     parser.add_argument(
         "--original-venv",
         type=Path,
-        default=Path("/tmp/venv-agentproc-orig"),
-        help="virtualenv for the original SDK (created when missing)",
+        default=Path(tempfile.gettempdir()) / "venv-agentproc-orig",
+        help="virtualenv for the original SDK (created when missing; never the dev venv)",
     )
+    parser.add_argument("--output", type=Path, default=RESULTS / "agentproc.json")
     args = parser.parse_args()
-    pythons = {
-        "agentproc (ours)": Path(sys.executable),
-        ORIGINAL: original_python(args.original_venv),
-    }
+    runs, partials = (5, 10_000) if args.quick else (args.runs, args.partials)
+    pythons = {OURS: Path(sys.executable), ORIGINAL: original_python(args.original_venv)}
 
     with tempfile.TemporaryDirectory(prefix="agentproc-bench-") as tmp:
         workdir = Path(tmp)
-        print(f"cold start of a hello-world agent, {args.runs} alternating runs each")
-        results = cold_start(pythons, workdir, args.runs)
+        print(f"cold start of a hello-world agent, {runs} alternating runs each")
+        cold = cold_start(pythons, workdir, runs)
         print(f"  {'SDK':22s} {'median':>9s} {'min':>9s} {'CPU median':>11s}")
-        for name, figures in results.items():
+        for name, figures in cold.items():
             print(
                 f"  {name:22s} {figures['median'] * 1000:7.1f}ms {figures['min'] * 1000:7.1f}ms"
                 f" {figures['cpu'] * 1000:9.1f}ms"
             )
-        ours, theirs = results["agentproc (ours)"], results[ORIGINAL]
+        ours, theirs = cold[OURS], cold[ORIGINAL]
+        ratios = {key: ours[key] / theirs[key] for key in ("median", "min", "cpu")}
         print(
-            f"  ratio ours/original: median {ours['median'] / theirs['median']:.2f}x, "
-            f"min {ours['min'] / theirs['min']:.2f}x, CPU {ours['cpu'] / theirs['cpu']:.2f}x"
-            "  (target: within 1.3x)"
+            f"  ratio ours/original: median {ratios['median']:.2f}x, min {ratios['min']:.2f}x,"
+            f" CPU {ratios['cpu']:.2f}x  (target: within {TARGET_RATIO}x)"
         )
 
-        print(f"\npartials per second, {args.partials:,} chunks of ~8 characters")
+        print(f"\npartials per second, {partials:,} chunks of ~8 characters")
         print(f"  {'SDK':22s} {'/dev/null':>12s} {'drained pipe':>13s}")
+        rates: dict[str, dict[str, float]] = {}
         for name, python in pythons.items():
-            null = partial_rate(python, workdir, args.partials, pipe=False)
-            piped = partial_rate(python, workdir, args.partials, pipe=True)
-            print(f"  {name:22s} {null:12,.0f} {piped:13,.0f}")
+            rates[name] = {
+                "devnull": partial_rate(python, workdir, partials, pipe=False),
+                "pipe": partial_rate(python, workdir, partials, pipe=True),
+            }
+            print(f"  {name:22s} {rates[name]['devnull']:12,.0f} {rates[name]['pipe']:13,.0f}")
+
+    result = {
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
+        "quick": args.quick,
+        "cold_start": {
+            "runs_per_sdk": runs,
+            "ours_ms": {key: value * 1000 for key, value in ours.items()},
+            "original_ms": {key: value * 1000 for key, value in theirs.items()},
+            "original": ORIGINAL,
+            "ratio": ratios,
+            "target_ratio": TARGET_RATIO,
+            "within_target": ratios["median"] <= TARGET_RATIO,
+        },
+        "partials_per_s": {
+            "chunks": partials,
+            "ours": rates[OURS],
+            "original": rates[ORIGINAL],
+        },
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nresults written to {args.output}")
 
 
 if __name__ == "__main__":

@@ -17,10 +17,33 @@ Public names: :func:`create_profile`, :class:`AgentContext`, :class:`AgentResult
 in-process test helper is :func:`agentproc.testing.run_handler`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from agentproc._context import PROTOCOL_VERSION, AgentContext, Attachment
-from agentproc._history import HistoryEntry, append_history, load_history, session_file_path
 from agentproc._profile import create_profile
 from agentproc._result import AgentResult, ProtocolError
+
+if TYPE_CHECKING:
+    from agentproc._history import HistoryEntry, append_history, load_history, session_file_path
+
+# The history helpers load on first use: most agents never touch them, and every agent
+# process pays for its imports on every turn (cold start is part of each reply's latency).
+_HISTORY_NAMES = frozenset({"HistoryEntry", "append_history", "load_history", "session_file_path"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HISTORY_NAMES:
+        from agentproc import _history
+
+        value = getattr(_history, name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'agentproc' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HISTORY_NAMES})
+
 
 __all__ = [
     "PROTOCOL_VERSION",

@@ -1,7 +1,8 @@
 """The input of a turn: ``AGENT_*`` environment variables -> an attrs ``AgentContext``.
 
-One cattrs converter knows the environment's names and its two non-string values
-(``AGENT_STREAMING`` and the JSON in ``AGENT_ATTACHMENTS``); the classes stay plain data.
+Each variable is a plain string but two: ``AGENT_STREAMING`` (a flag) and
+``AGENT_ATTACHMENTS`` (JSON, structured by the cattrs converter in
+:mod:`agentproc._attachments`); the classes stay plain data.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any
 
 import attrs
-import cattrs
 import trio
-from cattrs.gen import make_dict_structure_fn, override
 
 from agentproc._output import StdoutWriter
 
@@ -115,84 +114,33 @@ def _note(message: str) -> None:
     print(f"agentproc: {message}", file=sys.stderr)
 
 
-def _exact_str(value: object, _: object) -> str:
-    # cattrs would turn 5 into "5"; an attachment whose url is a number is a bad entry.
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _optional_str(value: object, _: object) -> str:
-    return "" if value is None else _exact_str(value, None)
-
-
-def _streaming_flag(value: object, _: object) -> bool:
-    return str(value).strip() != "0"
-
-
-def make_env_converter(warn: Callable[[str], None] = _note) -> cattrs.Converter:
-    """The converter from an ``AGENT_*`` mapping to :class:`AgentContext`.
-
-    ``warn`` receives one message per problem in ``AGENT_ATTACHMENTS``; a problem never
-    fails the turn (the attachment, or the whole list, is left out).
-    """
-    converter = cattrs.Converter()
-    converter.register_structure_hook(str, _exact_str)
-    converter.register_structure_hook(bool, _streaming_flag)
-    converter.register_structure_hook(
-        Attachment,
-        make_dict_structure_fn(Attachment, converter, name=override(struct_hook=_optional_str)),
-    )
-
-    def attachments(raw: object, _: object) -> list[Attachment]:
-        if not isinstance(raw, str) or not raw.strip():
-            return []
-        import json  # only turns with attachments pay for it (cold start)
-
-        try:
-            items = json.loads(raw)
-        except ValueError as exc:
-            warn(f"AGENT_ATTACHMENTS is not valid JSON ({exc}); using no attachments")
-            return []
-        if not isinstance(items, list):
-            warn("AGENT_ATTACHMENTS is not a JSON array; using no attachments")
-            return []
-        kept = []
-        for index, item in enumerate(items):
-            try:
-                attachment = converter.structure(item, Attachment)
-            except Exception:  # cattrs reports bad shapes with several exception types
-                attachment = None
-            if attachment is None or not attachment.type or not attachment.url:
-                warn(f"AGENT_ATTACHMENTS[{index}] skipped: it needs a string type and url")
-                continue
-            kept.append(attachment)
-        return kept
-
-    converter.register_structure_hook(
-        AgentContext,
-        make_dict_structure_fn(
-            AgentContext,
-            converter,
-            message=override(rename="AGENT_MESSAGE"),
-            session_id=override(rename="AGENT_SESSION_ID"),
-            session_name=override(rename="AGENT_SESSION_NAME"),
-            from_user=override(rename="AGENT_FROM_USER"),
-            streaming=override(rename="AGENT_STREAMING"),
-            protocol_version=override(rename="AGENT_PROTOCOL_VERSION"),
-            image_url=override(rename="AGENT_IMAGE_URL"),
-            file_url=override(rename="AGENT_FILE_URL"),
-            attachments=override(rename="AGENT_ATTACHMENTS", struct_hook=attachments),
-            _writer=override(omit=True),
-        ),
-    )
-    return converter
+def _streaming_flag(value: str) -> bool:
+    return value.strip() != "0"
 
 
 def context_from_env(env: Mapping[str, str], warn: Callable[[str], None] = _note) -> AgentContext:
     """The :class:`AgentContext` that the ``AGENT_*`` variables in ``env`` describe.
 
-    Never fails: unset variables take the spec's defaults and a bad ``AGENT_ATTACHMENTS``
-    gives fewer attachments (each problem reported through ``warn``).
+    Never fails: unset variables take the spec's defaults (a variable set to ``""`` stays
+    ``""``) and a bad ``AGENT_ATTACHMENTS`` gives fewer attachments, each problem reported
+    through ``warn``.
     """
-    return make_env_converter(warn).structure(env, AgentContext)
+    # Every variable but one is a plain string; only the JSON list needs a converter, and
+    # its module (json, cattrs) loads only when the turn has attachments (cold start).
+    raw_attachments = env.get("AGENT_ATTACHMENTS", "")
+    attachments: list[Attachment] = []
+    if raw_attachments.strip():
+        from agentproc._attachments import parse_attachments
+
+        attachments = parse_attachments(raw_attachments, warn)
+    return AgentContext(
+        message=env.get("AGENT_MESSAGE", ""),
+        session_id=env.get("AGENT_SESSION_ID", ""),
+        session_name=env.get("AGENT_SESSION_NAME", "default"),
+        from_user=env.get("AGENT_FROM_USER", ""),
+        streaming=_streaming_flag(env.get("AGENT_STREAMING", "1")),
+        protocol_version=env.get("AGENT_PROTOCOL_VERSION", PROTOCOL_VERSION),
+        image_url=env.get("AGENT_IMAGE_URL", ""),
+        file_url=env.get("AGENT_FILE_URL", ""),
+        attachments=attachments,
+    )

@@ -1,8 +1,9 @@
 """Conversation history: one JSONL file per session, safe for concurrent turns.
 
-Every valid session id names exactly one file directly inside the root: ``/`` (which the
-spec allows, for base64 ids) is written as ``%2F`` and ``%`` is not in the charset, so no
-id can reach outside the root or share a file with another id. Appends take an exclusive
+Every accepted session id names exactly one file directly inside the root: ``/`` (which
+the spec allows, for base64 ids) is written as ``%2F`` and ``%`` is not in the charset, so
+no id can reach outside the root or share a file with another id. Ids that read as
+relative paths (a ``.`` or ``..`` segment) are refused all the same. Appends take an exclusive
 ``flock`` and put the whole batch down with one ``write`` on an ``O_APPEND`` descriptor;
 reads take a shared lock, so a reader never sees half a batch.
 """
@@ -76,12 +77,20 @@ def session_file_path(session_id: str, base_dir: str | os.PathLike[str] | None =
     """The JSONL file of ``session_id`` (it may not exist yet); nothing is created.
 
     Raises ``ValueError`` when ``session_id`` is not a valid session id (empty, whitespace,
-    or a character outside the spec's charset) or is too long to be a file name.
+    or a character outside the spec's charset), reads as a relative path (``..``,
+    ``a/../b``, ``./x``) or is too long to be a file name.
     """
     if not is_valid_session_id(session_id):
         raise ValueError(
             f"session id {session_id!r} cannot name a history file: it must be non-empty "
             f"and use only {SESSION_ID_CHARSET}"
+        )
+    if any(segment in {".", ".."} for segment in session_id.split("/")):
+        # Harmless once "/" is encoded, but no real id looks like a relative path (UUIDs
+        # and base64 have no dots), so such an id is a mistake or an attack: say so.
+        raise ValueError(
+            f"session id {session_id!r} cannot name a history file: it reads as a relative "
+            "path ('.' or '..' between slashes)"
         )
     name = session_id.replace("/", "%2F") + ".jsonl"
     if len(name.encode()) > _NAME_MAX:

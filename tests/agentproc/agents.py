@@ -6,6 +6,7 @@ import os
 import selectors
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -60,23 +61,37 @@ def run_agent(script: Path, env: Mapping[str, str] | None = None) -> AgentRun:
 
 
 def start_agent(script: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``python agent.py`` started with unbuffered pipes, for :func:`read_line`."""
     return subprocess.Popen(
         [sys.executable, script.name],
         cwd=script.parent,
         env=agent_env(script.parent, env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        bufsize=0,  # no read-ahead buffer that select() cannot see
     )
 
 
 def read_line(process: subprocess.Popen[bytes], timeout: float = TIMEOUT) -> str:
-    """One stdout line of ``process`` (without its newline); AssertionError on timeout."""
+    """One stdout line of ``process`` (without its newline); AssertionError on timeout.
+
+    Reads a byte at a time, so that nothing after the line is taken from the pipe: the
+    rest stays there for later reads or ``communicate()``.
+    """
     assert process.stdout is not None
+    fd = process.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    line = bytearray()
     with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise AssertionError(f"no output from {process.args!r} within {timeout} s")
-    return process.stdout.readline().decode("utf-8").removesuffix("\n")
+        selector.register(fd, selectors.EVENT_READ)
+        while not line.endswith(b"\n"):
+            if not selector.select(max(0.0, deadline - time.monotonic())):
+                raise AssertionError(f"no output from {process.args!r} within {timeout} s")
+            byte = os.read(fd, 1)
+            if not byte:
+                raise AssertionError(f"{process.args!r} closed stdout after {bytes(line)!r}")
+            line += byte
+    return line[:-1].decode("utf-8")
 
 
 def python3_on_path(folder: Path) -> str:
