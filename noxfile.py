@@ -66,7 +66,7 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy")
 
 
-BENCHMARKS = ["benchmarks/server_capacity.py"]
+BENCHMARKS = ["benchmarks/server_capacity.py", "benchmarks/agentproc_bench.py"]
 
 
 @nox.session
