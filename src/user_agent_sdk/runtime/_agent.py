@@ -4,11 +4,17 @@
 
     agent runner
     ├── result sender nursery      one delivery task per result, retried until delivered
+    ├── lease keeper               renews the lease of every task running past half of it
     └── work nursery
         ├── poller                 asks for exactly as many tasks as there are idle slots
-        └── per task               a cancel scope (its shutdown deadline) around a nursery
-            ├── the handler        async: right here; sync: in a worker thread
-            └── its heartbeat      renews the lease every responseTimeoutSeconds / 2
+        └── per slot               a task's handler (async: right here; sync: in a worker
+                                   thread) in a cancel scope (its shutdown deadline); then
+                                   its result, posted with update-v2 where the server has it,
+                                   whose answer is the slot's next task
+
+Posting the result from the slot and taking the next task from that answer halves the
+requests per task on a busy queue. A post that fails goes to the result sender, which
+retries it without holding the slot.
 """
 
 from __future__ import annotations
@@ -24,13 +30,13 @@ from ..conductor import (
     AuthenticationError,
     ConductorClient,
     ConductorError,
-    RequestRejected,
     Task,
     TaskResult,
     TaskResultStatus,
 )
 from ._backoff import Backoff
 from ._invoke import Agent, clean_input, invoke, platform_ids
+from ._leases import LeaseKeeper
 from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
 from ._outcome import Outcome, encode, task_result, unserializable
@@ -98,6 +104,7 @@ class AgentRunner:
         self._request_scope: trio.CancelScope | None = None
         self._work: trio.Nursery | None = None
         self._sender: ResultSender | None = None
+        self._leases = LeaseKeeper(client, agent.worker_id, agent.spec.name)
 
     @property
     def running(self) -> int:
@@ -113,10 +120,13 @@ class AgentRunner:
                 concurrency=max(8, self.agent.workers),
                 agent=self._name,
             )
-            async with trio.open_nursery() as work:
-                self._work = work
-                work.start_soon(self._poll_loop)
-                task_status.started()
+            async with trio.open_nursery() as keeper:
+                await keeper.start(self._leases.run)
+                async with trio.open_nursery() as work:
+                    self._work = work
+                    work.start_soon(self._poll_loop)
+                    task_status.started()
+                keeper.cancel_scope.cancel()
             # Stopped and drained: the last results get a bounded time to get through.
             send_nursery.cancel_scope.deadline = trio.current_time() + FINAL_SEND_S
         if self._sender.lost:
@@ -213,22 +223,41 @@ class AgentRunner:
         assert self._sender is not None
         if self._stopping:
             self._slots.give(1)
-            back = TaskResult(
-                task_id=task.task_id,
-                status=TaskResultStatus.IN_PROGRESS,
-                workflow_instance_id=task.workflow_instance_id,
-                worker_id=self.agent.worker_id,
-                callback_after_seconds=HAND_BACK_AFTER_S,
-            )
-            self.stats.count(back.status)
-            log.debug("%s: stopping, handing task %s back", self._name, task.task_id)
-            self._work.start_soon(self._sender.send, back)
+            self._hand_back(task)
             return
-        self._work.start_soon(self._run_task, task)
+        self._work.start_soon(self._run_slot, task)
+
+    def _hand_back(self, task: Task) -> None:
+        """Return a task polled while stopping to its queue."""
+        assert self._work is not None
+        assert self._sender is not None
+        back = TaskResult(
+            task_id=task.task_id,
+            status=TaskResultStatus.IN_PROGRESS,
+            workflow_instance_id=task.workflow_instance_id,
+            worker_id=self.agent.worker_id,
+            callback_after_seconds=HAND_BACK_AFTER_S,
+        )
+        self.stats.count(back.status)
+        log.debug("%s: stopping, handing task %s back", self._name, task.task_id)
+        self._work.start_soon(self._sender.send, back)
 
     # -- one task ------------------------------------------------------------------------
 
-    async def _run_task(self, task: Task) -> None:
+    async def _run_slot(self, task: Task) -> None:
+        """Run ``task``, then each next task its result's answer brings, in one slot."""
+        next_task: Task | None = task
+        try:
+            while next_task is not None:
+                next_task = await self._run_task(next_task)
+                if next_task is not None and self._stopping:
+                    self._hand_back(next_task)
+                    next_task = None
+        finally:
+            self._slots.give(1)
+
+    async def _run_task(self, task: Task) -> Task | None:
+        """Run one task and post its result; returns the next task when the answer had one."""
         assert self._sender is not None
         started = time.time()
         logger = TaskLogger(self._name, task.task_id, self.agent.task_log_level)
@@ -236,9 +265,11 @@ class AgentRunner:
         with trio.CancelScope(deadline=self._deadline) as scope:
             self._task_scopes.add(scope)
             self._running += 1
+            self._leases.hold(task)
             try:
-                outcome = await self._supervised(task, logger)
+                outcome = await invoke(self.agent, task, logger, self._threads)
             finally:
+                self._leases.release(task)
                 self._running -= 1
                 self._task_scopes.discard(scope)
         if outcome is None:
@@ -246,49 +277,17 @@ class AgentRunner:
                 "the worker stopped before the task finished (its shutdown grace ran out); "
                 "the server hands the task out again"
             )
-        self._slots.give(1)
         result, body = self._encode(task, outcome, logger)
         self.stats.count(result.status)
         self._report(task, result, started)
-        await self._sender.send(result, body)
-
-    async def _supervised(self, task: Task, logger: TaskLogger) -> Outcome:
-        if task.response_timeout_seconds <= 0:
-            return await invoke(self.agent, task, logger, self._threads)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._heartbeat, task)
-            outcome = await invoke(self.agent, task, logger, self._threads)
-            nursery.cancel_scope.cancel()
-        return outcome
-
-    async def _heartbeat(self, task: Task) -> None:
-        """Renew the lease each half ``responseTimeoutSeconds`` while the handler runs."""
-        interval = task.response_timeout_seconds / 2
-        body = encode(
-            TaskResult(
-                task_id=task.task_id,
-                status=TaskResultStatus.IN_PROGRESS,
-                workflow_instance_id=task.workflow_instance_id,
-                worker_id=self.agent.worker_id,
-                extend_lease=True,
-            )
-        )
-        wait = interval
-        while True:
-            await trio.sleep(wait)
-            try:
-                await self._client.update_json(body)
-            except RequestRejected as exc:
-                log.warning("%s: task %s lost its lease: %s", self._name, task.task_id, exc)
-                return
-            except ConductorError as exc:
-                wait = max(0.5, interval / 4)
-                log.warning(
-                    "%s: cannot renew the lease of task %s: %s", self._name, task.task_id, exc
-                )
-            else:
-                wait = interval
-                log.debug("%s: renewed the lease of task %s", self._name, task.task_id)
+        if self._stopping or not self._client.updates_lease_next:
+            await self._sender.send(result, body)
+            return None
+        try:
+            return await self._client.update_and_poll(body)
+        except ConductorError:
+            await self._sender.send(result, body)  # retried there, off this slot
+            return None
 
     def _encode(self, task: Task, outcome: Outcome, logger: TaskLogger) -> tuple[TaskResult, bytes]:
         lines = list(logger.lines)
