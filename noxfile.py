@@ -66,7 +66,11 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy")
 
 
-BENCHMARKS = ["benchmarks/server_capacity.py", "benchmarks/agentproc_bench.py"]
+BENCHMARKS = [
+    "benchmarks/server_capacity.py",
+    "benchmarks/agentproc_bench.py",
+    "benchmarks/bridge_turns.py",
+]
 
 
 @nox.session
