@@ -150,8 +150,9 @@ def main() -> None:
     console.print(table)
     console.print(f"floor: subprocess.run of the sh agent, one at a time: {floor:.0f} turns/s")
 
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
     document = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{machine}, Python {platform.python_version()}",
         "command": "python benchmarks/bridge_turns.py" + (" --quick" if args.quick else ""),
         "agents": results,
         "floor_subprocess_run_sh_turns_per_s": floor,
