@@ -96,15 +96,20 @@ class _Supervisor:
         self.watcher = watcher
         self.child: trio.Process | None = None
         self.stopping = trio.Event()
+        self.draining = False
+        """The child has been told to stop, for a restart."""
         self.code = 0
 
     async def forward(self, signals: AsyncIterator[int], scope: trio.CancelScope) -> None:
         async for signum in signals:
+            first = not self.stopping.is_set()
             self.stopping.set()
-            if self.child is not None and self.child.returncode is None:
-                self.child.send_signal(signum)  # a first drains, a second quits
-            else:
+            if self.child is None or self.child.returncode is not None:
                 scope.cancel()  # waiting for a fix: nothing runs, nothing to drain
+            elif first and self.draining:
+                pass  # already draining for a restart, which now will not happen
+            else:
+                self.child.send_signal(signum)  # a first drains, a second quits
 
     async def restart_on_changes(self) -> None:
         name = self.watcher.script.name
@@ -126,6 +131,7 @@ class _Supervisor:
     async def _serve_until_change(self) -> list[str]:
         baseline = self.watcher.snapshot()
         self.child = child = await trio.lowlevel.open_process(self.command, start_new_session=True)
+        self.draining = False
         try:
             changes = await _until_change_or_exit(child, self.watcher, baseline)
             if changes and not self.stopping.is_set():
@@ -133,6 +139,7 @@ class _Supervisor:
                     "dev: %s changed; restarting once running tasks finish", ", ".join(changes)
                 )
                 child.send_signal(signal.SIGTERM)
+                self.draining = True
             self.code = await child.wait()
         finally:
             await _reap(child)
