@@ -1,4 +1,4 @@
-"""A small HTTP/1.1 server on trio and h11.
+"""A small HTTP/1.1 server on trio.
 
 It does what the embedded task server needs and no more: keep-alive connections,
 ``Content-Length`` and chunked request bodies with a size limit, and one handler
@@ -18,13 +18,23 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
-import h11
 import trio
+
+from .._http1 import (
+    MessageReader,
+    PeerClosed,
+    ProtocolError,
+    encode_response,
+    keep_alive,
+    parse_request_head,
+    read_body,
+    request_framing,
+)
 
 log = logging.getLogger("user_agent_sdk.server")
 
 _READ_SIZE = 64 * 1024
-_SERVER_HEADER = (b"server", b"useragent-server")
+_SERVER_HEADER = ("server", "useragent-server")
 
 
 @attrs.frozen
@@ -159,10 +169,6 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class _ClientGone(Exception):
     pass
 
@@ -173,7 +179,8 @@ class _Connection:
     It works on a non-blocking socket and only waits (``wait_readable`` /
     ``wait_writable``) when the bytes are not there yet: a request that has fully
     arrived is parsed, handled and answered without extra trips through trio's
-    scheduler, which is most of the cost of a small request.
+    scheduler, which is most of the cost of a small request. Framing is
+    :mod:`user_agent_sdk._http1`'s.
     """
 
     def __init__(
@@ -189,60 +196,72 @@ class _Connection:
         self._handler = handler
         self._limits = limits
         self._may_wait = may_wait
-        self._h11 = h11.Connection(h11.SERVER)
+        self._reader = MessageReader(self._receive)
 
     async def serve(self) -> None:
         try:
             while await self._serve_one():
-                self._h11.start_next_cycle()
                 # One checkpoint per request keeps a busy client from starving the others.
                 await trio.lowlevel.checkpoint()
-        except (_ClientGone, ConnectionError):
+        except (_ClientGone, ConnectionError, PeerClosed):
             pass  # the client went away; nothing to answer
-        except h11.RemoteProtocolError as exc:
-            log.warning("bad HTTP from %s: %s", self._client, exc)
-            await self._try_send_error(HTTPError(exc.error_status_hint, str(exc)))
+        except ProtocolError as exc:
+            log.warning("%d bad HTTP from %s: %s", exc.status, self._client, exc)
+            await self._try_send_error(HTTPError(exc.status, str(exc)))
         finally:
             trio.lowlevel.notify_closing(self._sock)
             self._sock.close()
 
     async def _serve_one(self) -> bool:
         """Read one request and answer it; False once the connection must close."""
-        with trio.move_on_after(self._limits.idle_timeout) as idle:
-            event = await self._next_event()
-        if idle.cancelled_caught or isinstance(event, h11.ConnectionClosed):
-            return False
-        assert isinstance(event, h11.Request)
+        data: bytes | None = None
+        with trio.move_on_after(self._limits.idle_timeout):
+            data = await self._reader.read_head()
+        if data is None:
+            return False  # idle too long, or the client closed the connection
+        head = parse_request_head(data)
+        if head.headers.get("expect", "").lower() == "100-continue":
+            framing = request_framing(head)
+            if framing.length is None or framing.length <= self._limits.max_body_bytes:
+                await self._send_all(b"HTTP/1.1 100 Continue\r\n\r\n")
         try:
-            request = await self._read_request(event)
-        except _BodyTooLarge:
+            body = await read_body(self._reader, request_framing(head), self._limits.max_body_bytes)
+        except ProtocolError as exc:
+            if exc.status != 413:
+                raise
             error = HTTPError(
                 413, f"request body exceeds the limit of {self._limits.max_body_bytes} bytes"
             )
             log.warning(
-                "413 %s %s from %s: %s",
-                event.method.decode(),
-                event.target.decode(errors="replace"),
-                self._client,
-                error.message,
+                "413 %s %s from %s: %s", head.method, head.target[:200], self._client, error.message
             )
             await self._send(error.to_response(), close=True)
             return False
+        target = urlsplit(head.target)
+        request = Request(
+            method=head.method,
+            path=target.path,
+            query=parse_qs(target.query, keep_blank_values=True),
+            headers=head.headers,
+            body=body,
+            client=self._client,
+        )
         if self._may_wait(request):
             response = await self._respond_while_connected(request)
         else:
             response = await self._respond(request)
         if response is None:
             return False  # the client hung up; the handler was cancelled
+        reuse = keep_alive(head.version, head.headers)
         try:
-            await self._send(response)
+            await self._send(response, close=not reuse)
         except (_ClientGone, ConnectionError):
             if response.on_undelivered is not None:
                 response.on_undelivered()
             raise
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%d %s %s (%s)", response.status, request.method, request.path, self._client)
-        return self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE
+        return reuse
 
     async def _respond_while_connected(self, request: Request) -> Response | None:
         """Run the handler, cancelling it if the client hangs up meanwhile.
@@ -270,7 +289,7 @@ class _Connection:
             if not data:
                 scope.cancel()
                 return
-            self._h11.receive_data(data)  # a pipelined request: h11 keeps it for later
+            self._reader.feed(data)  # a pipelined request: kept for later
 
     async def _respond(self, request: Request) -> Response:
         try:
@@ -298,45 +317,6 @@ class _Connection:
             )
             return HTTPError(500, "internal server error").to_response()
 
-    async def _read_request(self, head: h11.Request) -> Request:
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in head.headers}
-        declared = headers.get("content-length")
-        if (
-            declared is not None
-            and declared.isdigit()
-            and int(declared) > self._limits.max_body_bytes
-        ):
-            raise _BodyTooLarge
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            event = await self._next_event()
-            if isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > self._limits.max_body_bytes:
-                    raise _BodyTooLarge
-                chunks.append(event.data)
-            elif isinstance(event, h11.EndOfMessage):
-                break
-            elif isinstance(event, h11.ConnectionClosed):
-                raise _ClientGone
-        target = urlsplit(head.target.decode("latin-1"))
-        return Request(
-            method=head.method.decode("ascii"),
-            path=target.path,
-            query=parse_qs(target.query, keep_blank_values=True),
-            headers=headers,
-            body=b"".join(chunks),
-            client=self._client,
-        )
-
-    async def _next_event(self) -> Any:
-        while True:
-            event = self._h11.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            self._h11.receive_data(await self._receive())
-
     async def _receive(self) -> bytes:
         while True:
             try:
@@ -359,34 +339,36 @@ class _Connection:
             view = view[sent:]
 
     async def _send(self, response: Response, *, close: bool = False) -> None:
-        if response.status == 204:
-            headers = [_SERVER_HEADER]
-        else:
-            headers = [_SERVER_HEADER, (b"content-length", str(len(response.body)).encode())]
+        headers = [_SERVER_HEADER]
+        body = b""
+        if response.status not in (204, 304):
+            body = response.body
+            headers.append(("content-length", str(len(body))))
             if response.content_type is not None:
-                headers.append((b"content-type", response.content_type.encode()))
+                headers.append(("content-type", response.content_type))
         if close:
-            headers.append((b"connection", b"close"))
-        data = self._h11.send(h11.Response(status_code=response.status, headers=headers)) or b""
-        if response.body and response.status != 204:
-            data += self._h11.send(h11.Data(data=response.body)) or b""
-        data += self._h11.send(h11.EndOfMessage()) or b""
-        await self._send_all(data)
+            headers.append(("connection", "close"))
+        await self._send_all(
+            encode_response(response.status, _reason(response.status), headers, body)
+        )
 
     async def _try_send_error(self, error: HTTPError) -> None:
-        if self._h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
-            return
-        with contextlib.suppress(_ClientGone, ConnectionError, h11.LocalProtocolError):
+        """Answer a request that could not be read (nothing of an answer was sent yet)."""
+        with contextlib.suppress(_ClientGone, ConnectionError):
             await self._send(error.to_response(), close=True)
 
 
 def _reason(status: int) -> str:
     return {
+        200: "OK",
+        204: "No Content",
         400: "Bad Request",
         401: "Unauthorized",
         404: "Not Found",
         405: "Method Not Allowed",
         409: "Conflict",
         413: "Payload Too Large",
+        431: "Request Header Fields Too Large",
         500: "Internal Server Error",
+        501: "Not Implemented",
     }.get(status, "Error")
