@@ -74,8 +74,10 @@ def run_arguments(args: argparse.Namespace) -> list[str]:
         if action.nargs == 0:  # a flag
             options.append(option)
         else:
-            for item in value if isinstance(value, list) else [value]:
-                options += [option, str(item)]
+            # --name=value: a value that starts with "-" stays a value
+            options += [
+                f"{option}={item}" for item in (value if isinstance(value, list) else [value])
+            ]
     return [*options, "--", *positionals] if positionals else options
 
 
