@@ -197,11 +197,12 @@ class ServerApp:
 
     async def _update_and_poll(self, request: Request, params: dict[str, str]) -> Response:
         result = _decode(request, TaskResult)
-        before = await self._apply(result)
-        tasks = await self._engine.poll(
-            before.task_type, worker_id=result.worker_id, domain=before.domain
-        )
-        return self._handing_out(tasks, to_json_obj(tasks[0]) if tasks else None)
+        try:
+            _, task = await self._engine.update_and_poll(result)
+        except TaskNotFound:
+            raise HTTPError(404, f"no task found with id {result.task_id!r}") from None
+        tasks = [] if task is None else [task]
+        return self._handing_out(tasks, to_json_obj(task) if task else None)
 
     async def _apply(self, result: TaskResult) -> Any:
         try:
