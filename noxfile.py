@@ -73,12 +73,22 @@ BENCHMARKS = [
 ]
 
 
-@nox.session
+# This project beside its peers (the main figures); its arguments are bench_peers.py's.
+PEER_BENCHMARK = "benchmarks/bench_peers.py"
+
+
+@nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
-    """Throughput benchmarks; pass ``-- --quick`` for a short run."""
-    session.install(*PIP_QUIET, "-e", ".")
+    """This project beside its peers, then ``BENCHMARKS``; ``-- --quick`` for a short run.
+
+    Arguments go to the peer comparison; the other scripts get only ``--quick``. The peers
+    install once into ``.nox/peers``; matplotlib draws the chart (bench only).
+    """
+    session.install(*PIP_QUIET, "-e", ".", "matplotlib>=3.8")
+    session.run("python", PEER_BENCHMARK, *session.posargs)
+    quick = ["--quick"] if "--quick" in session.posargs else []
     for script in BENCHMARKS:
-        session.run("python", script, *session.posargs)
+        session.run("python", script, *quick)
 
 
 @nox.session
