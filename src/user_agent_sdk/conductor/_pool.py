@@ -35,6 +35,8 @@ CONNECT_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 30.0
 """Idle connections older than this are closed rather than reused (proxies and load
 balancers drop idle connections after a minute or so)."""
+FRESH_S = 1.0
+"""A connection idle for less than this is reused without checking that it is still open."""
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
 _READ_SIZE = 64 * 1024
 
@@ -137,9 +139,12 @@ class _Connection:
         self.idle_since = trio.current_time()
 
     def is_stale(self) -> bool:
-        if trio.current_time() - self.idle_since > KEEP_ALIVE_S:
+        idle = trio.current_time() - self.idle_since
+        if idle > KEEP_ALIVE_S or self.reader.buffered > 0:
             return True
-        return self.reader.buffered > 0 or self.transport.is_stale()
+        # A server closes an idle connection after seconds, not milliseconds: under load
+        # the check (a system call) is skipped, and the rare loser is retried anyway.
+        return idle > FRESH_S and self.transport.is_stale()
 
     async def exchange(self, method: str, request: bytes) -> tuple[int, bytes, bool]:
         """Send ``request``; the answer's status and body, and whether to reuse the connection."""
