@@ -70,6 +70,7 @@ BENCHMARKS = [
     "benchmarks/server_capacity.py",
     "benchmarks/agentproc_bench.py",
     "benchmarks/bridge_turns.py",
+    "benchmarks/history_overhead.py",
 ]
 
 
