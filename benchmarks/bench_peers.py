@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import peers
@@ -146,7 +148,13 @@ def _run_all(
     return runs
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # SystemExit unwinds the context managers, so the server and contenders are reaped.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = _arguments()
     console = Console()
     if not console.is_terminal:

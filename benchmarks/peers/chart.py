@@ -35,7 +35,7 @@ def write_png(result: dict[str, Any], path: Path) -> None:
             xs = [i + (offset - (len(names) - 1) / 2) * width for i in range(len(workloads))]
             axes.bar(xs, heights, width, label=labels[name])
         axes.set_xticks(range(len(workloads)), [WORKLOAD_TITLES[w][:3] for w in workloads])
-        axes.set_title(spec.title + (" (higher is better)" if spec.higher_is_better else ""))
+        axes.set_title(spec.long + (", higher is better" if spec.higher_is_better else ""))
         axes.set_ylabel(spec.unit)
         if spec.key in ("tasks_per_s", "latency_p50_ms", "latency_p99_ms"):
             axes.set_yscale("log")  # the peers span orders of magnitude
