@@ -1,7 +1,7 @@
 """The limit: the least a client can do to move tasks, with no handler at all.
 
 Run by the harness as its own process (stdlib only, so it starts fast and costs little):
-``python raw_client.py TASK_TYPE [--lanes 4] [--batch 8]``, with the server and its
+``python raw_client.py TASK_TYPE [--lanes 8] [--batch 4]``, with the server and its
 credentials in ``CONDUCTOR_SERVER_URL``, ``CONDUCTOR_AUTH_KEY`` and
 ``CONDUCTOR_AUTH_SECRET`` as for any Conductor client. Each lane
 is a thread with one keep-alive HTTP/1.1 connection that loops: batch poll (long poll, up
@@ -85,8 +85,8 @@ def lane(api_url: str, token: str, task_type: str, batch: int, index: int) -> No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("task_type")
-    parser.add_argument("--lanes", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--lanes", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=4)
     args = parser.parse_args()
     api_url = os.environ["CONDUCTOR_SERVER_URL"]
     key = {
