@@ -199,6 +199,7 @@ def main() -> None:
     args = parser.parse_args()
     runs, partials = (5, 10_000) if args.quick else (args.runs, args.partials)
     pythons = {OURS: Path(sys.executable), ORIGINAL: original_python(args.original_venv)}
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="agentproc-bench-") as tmp:
         workdir = Path(tmp)
@@ -232,6 +233,8 @@ def main() -> None:
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         ),
         "quick": args.quick,
+        # The machine may be shared: runs alternate, but a high load still widens the spread.
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
         "cold_start": {
             "runs_per_sdk": runs,
             "ours_ms": {key: value * 1000 for key, value in ours.items()},
