@@ -102,8 +102,11 @@ class TreeSampler:
             if fields is None or fields[3] != self._session:  # ended (or its pid reused)
                 self._members.discard(pid)
                 continue
-            alive += 1
             self._cpu_by_pid[pid] = (int(fields[11]) + int(fields[12])) / _TICK
+            if fields[0] == "Z":  # ended, not yet reaped: its CPU is final, it holds no memory
+                self._members.discard(pid)
+                continue
+            alive += 1
             rss += _rss_bytes(pid)
         found = Sample(time.time(), sum(self._cpu_by_pid.values()), rss, alive)
         with self._lock:

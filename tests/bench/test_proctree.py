@@ -13,8 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from peers.processes import stop_session
 from peers.proctree import TreeSampler
 
-# A parent that starts a child which burns CPU for ~0.6 s, then both wait to be stopped.
-_BURN = "import time\\nt = time.time()\\nwhile time.time() - t < 0.6: pass\\ntime.sleep(60)"
+# A parent that starts a child which burns 0.6 s of CPU (however long that takes on a
+# loaded machine), then both wait to be stopped.
+_BURN = "import time\\nwhile time.process_time() < 0.6: pass\\ntime.sleep(60)"
 _TREE = f"""
 import subprocess, sys, time
 child = subprocess.Popen([sys.executable, "-c", "{_BURN}"])
