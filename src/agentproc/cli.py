@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ from agentproc.bridge import (
     LaunchError,
     Profile,
     ProfileError,
+    RunResult,
     TurnInput,
     load_profile,
     run_turn,
@@ -26,6 +28,8 @@ from agentproc.bridge import (
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _DESCRIPTION = """\
 Start the agent that PROFILE describes for one message, the way a chat bridge does:
@@ -142,8 +146,6 @@ def _run(args: argparse.Namespace) -> int:
         return trio.run(_turn, profile, turn, args.json)
     except ProfileError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    except LaunchError as exc:
-        return _fail(str(exc), exc.exit_code)
 
 
 def _message(prompt: str | None) -> str:
@@ -156,12 +158,39 @@ def _message(prompt: str | None) -> str:
 
 async def _turn(profile: Profile, turn: TurnInput, as_json: bool) -> int:
     printer = _PartialPrinter()
-    result = await run_turn(
-        profile,
-        turn,
-        on_partial=None if as_json else printer,
-        on_stderr=lambda line: print(line, file=sys.stderr, flush=True),
-    )
+    result: RunResult | None = None
+    stopped_by: list[int] = []
+    # The agent runs in a session of its own, so a terminal's Ctrl-C or a SIGTERM to this
+    # process never reaches it: each becomes a cancellation, which ends the agent's group.
+    with trio.open_signal_receiver(*_STOP_SIGNALS) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def stop_on_signal() -> None:
+                async for signum in signals:
+                    stopped_by.append(signum)
+                    nursery.cancel_scope.cancel()
+
+            nursery.start_soon(stop_on_signal)
+            try:
+                result = await run_turn(
+                    profile,
+                    turn,
+                    on_partial=None if as_json else printer,
+                    on_stderr=lambda line: print(line, file=sys.stderr, flush=True),
+                )
+            except LaunchError as exc:  # here, before the nursery wraps it in a group
+                return _fail(str(exc), exc.exit_code)
+            finally:
+                nursery.cancel_scope.cancel()
+    if stopped_by or result is None:
+        printer.end_line()
+        name = signal.Signals(stopped_by[0]).name if stopped_by else "a signal"
+        print(f"agentproc: stopped by {name}; the agent was ended", file=sys.stderr)
+        return 128 + stopped_by[0] if stopped_by else EXIT_INTERRUPTED
+    return _report(result, turn, printer, as_json)
+
+
+def _report(result: RunResult, turn: TurnInput, printer: _PartialPrinter, as_json: bool) -> int:
     if as_json:
         document = {**attrs.asdict(result), "ok": result.ok}
         print(json.dumps(document, ensure_ascii=False, indent=2))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .support import agent, python_agent, wire, write_profile
+from .support import agent, pid_running, python_agent, wire, write_profile
 
 pytestmark = pytest.mark.slow
 
@@ -160,3 +162,37 @@ def test_help_describes_the_command() -> None:
     assert done.returncode == 0
     for option in ("--profile", "--prompt", "--session", "--timeout", "--no-stream", "--json"):
         assert option in done.stdout
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_to_agentproc_run_ends_the_agents_group_too(
+    tmp_path: Path, signum: int, code: int
+) -> None:
+    pid_file = tmp_path / "agent.pid"
+    path = profile(
+        tmp_path,
+        command=agent("ignores_sigterm.sh"),
+        kill_grace_secs=0.5,
+        env={"PID_FILE": str(pid_file)},
+    )
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "agentproc.cli", "run", "-p", path, "--prompt", "x"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.exists() and pid_file.read_text().strip()):
+            assert time.monotonic() < deadline, "the agent never started"
+            time.sleep(0.05)
+        cli.send_signal(signum)
+        stdout, stderr = cli.communicate(timeout=60)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.communicate()
+    assert cli.returncode == code, stderr
+    assert stdout in ("", "still thinking\n")  # the signal may come before the partial
+    assert f"agentproc: stopped by {signal.Signals(signum).name}; the agent was ended" in stderr
+    assert not pid_running(int(pid_file.read_text()))

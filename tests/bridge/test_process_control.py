@@ -89,7 +89,7 @@ async def test_a_process_that_left_the_group_cannot_hold_the_turn_open(
     turn = await run(profile)
     assert turn.result.ok
     assert turn.result.reply == "bye"
-    assert any("left its process group" in warning for warning in turn.warnings)
+    assert any("a process that left the group" in warning for warning in turn.warnings)
 
 
 async def test_cancelling_a_turn_ends_its_group_and_reaps_the_agent(

@@ -54,21 +54,22 @@ class LineBuffer:
         """The lines that ``chunk`` completes, decoded as UTF-8 (bad bytes replaced)."""
         lines: list[str] = []
         start = 0
-        while (end := chunk.find(b"\n", start)) != -1:
+        while True:
+            end = chunk.find(b"\n", start)
+            if not self._skipping:
+                self._pending += chunk[start:] if end == -1 else chunk[start:end]
+                if len(self._pending) > self._max:
+                    self._warn(f"a stdout line longer than {self._max} bytes was cut there")
+                    del self._pending[self._max :]
+                    lines.append(self._take())
+                    self._skipping = True  # the rest of that line, up to its newline
+            if end == -1:
+                return lines
             if self._skipping:
                 self._skipping = False
             else:
-                self._pending += chunk[start:end]
                 lines.append(self._take())
             start = end + 1
-        if not self._skipping:
-            self._pending += chunk[start:]
-            if len(self._pending) > self._max:
-                self._warn(f"a stdout line longer than {self._max} bytes was cut there")
-                del self._pending[self._max :]
-                lines.append(self._take())
-                self._skipping = True
-        return lines
 
     def close(self) -> list[str]:
         """The last line, when the stream ended without a newline."""

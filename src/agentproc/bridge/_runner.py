@@ -181,8 +181,9 @@ class _AgentProcess:
                     await stderr_done.wait()
                 if not (stdout_done.is_set() and stderr_done.is_set()):
                     self.note(
-                        "stopped reading the agent's output: a process that left its "
-                        "process group still holds stdout or stderr open"
+                        f"stopped reading the agent's output {DRAIN_SECS:g} s after its "
+                        "process group ended: a process that left the group still holds "
+                        "stdout or stderr open, or on_partial has not returned"
                     )
                 nursery.cancel_scope.cancel()
         finally:
