@@ -68,8 +68,9 @@ async def run_turn(
     this returns.
 
     Raises :class:`LaunchError` when the process cannot be started (nothing ran). If the
-    call is cancelled, or a callback raises, the group is ended as on a timeout (shielded
-    from the cancellation) and the exception propagates.
+    call is cancelled, or a callback raises, the group is ended as on a timeout (SIGTERM,
+    grace, SIGKILL, shielded from the cancellation) before the cancellation or the
+    callback's exception (inside an ``ExceptionGroup``, as from any nursery) propagates.
     """
     turn = turn if turn is not None else TurnInput()
     notes: list[str] = []
