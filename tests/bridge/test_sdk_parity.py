@@ -124,7 +124,7 @@ async def test_both_sdks_give_the_same_turn(
             tmp_path / name,
             command=str(python),
             args=[str(script)],
-            timeout_secs=3,
+            timeout_secs=6,  # a Python start on a loaded machine, and then some
             kill_grace_secs=0.5,
         )
         turn = await run(

@@ -56,16 +56,16 @@ create_profile(handler)
 
 @asynccontextmanager
 async def profile_worker(
-    server: RunningServer, tmp_path: Path, *extra: str
+    server: RunningServer, tmp_path: Path, timeout_secs: float = 30
 ) -> AsyncIterator[WorkerProcess]:
     (tmp_path / "agent.py").write_text(textwrap.dedent(AGENT))
     profile = write_profile(
         tmp_path,
-        {"command": sys.executable, "args": ["agent.py"], "cwd": ".", "timeout_secs": 2,
-         "kill_grace_secs": 1},
+        {"command": sys.executable, "args": ["agent.py"], "cwd": ".",
+         "timeout_secs": timeout_secs, "kill_grace_secs": 1},
     )  # fmt: skip
     env = clean_env(CONDUCTOR_SERVER_URL=server.api_url, USERAGENT_AGENT_ID="chat")
-    args = ["run", "--profile", str(profile), "-w", "4", *extra]
+    args = ["run", "--profile", str(profile), "-w", "4"]
     async with worker_process(args, cwd=tmp_path, env=env) as worker:
         await worker.wait_for(r"serving agent id 'chat' with 4 workers")
         yield worker
@@ -116,7 +116,7 @@ async def test_an_agent_error_fails_the_task_with_its_message_and_is_retried(
 async def test_a_timeout_fails_the_task_retryably(
     server: RunningServer, api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    async with profile_worker(server, tmp_path):
+    async with profile_worker(server, tmp_path, timeout_secs=2):
         workflow_id = await submit(api, "chat", {"message": "hang"}, retryCount=1)
         [done] = await all_finished(api, [workflow_id])
     assert [task.status for task in done.tasks] == [TaskStatus.FAILED, TaskStatus.FAILED]
