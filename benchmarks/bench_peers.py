@@ -76,6 +76,12 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG (no matplotlib)")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="BENCH_JSON",
+        help="measure nothing: present the results of an earlier run again",
+    )
     args = parser.parse_args()
     if args.quick:
         given = {"tasks": 20_000, "cap": 60.0, "latency_seconds": 10.0}
@@ -153,21 +159,15 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def main() -> None:
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    args = _arguments()
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=120)  # a log or CI: room for the table's columns
+def _measure(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     contenders = _names(args.contenders, peers.ALL, "contenders")
     workloads = _names(args.workloads, peers.WORKLOADS, "workloads")
     options = peers.Options(args.tasks, args.cap, args.latency_rate, args.latency_seconds)
     began = time.monotonic()
     built, info = _install(console, contenders)
     runs = _run_all(console, built, workloads, options, args.server == "shared")
-
     report.add_ratios(runs)
-    result: dict[str, Any] = {
+    return {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine.describe(),
         "settings": {
@@ -184,6 +184,18 @@ def main() -> None:
         "contenders": info,
         "runs": runs,
     }
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    args = _arguments()
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)  # a log or CI: room for the table's columns
+    if args.from_json is not None:
+        result: dict[str, Any] = json.loads(args.from_json.read_text())
+    else:
+        result = _measure(args, console)
     console.print(f"machine: {machine.one_line(result['machine'])}")
     report.print_tables(console, result)
     args.results.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from .agents import IDEAL_10MS_TASKS_PER_S, WORKLOAD_TITLES
 from .contenders import HEADLINE
+from .machine import one_line
 
 
 @attrs.frozen
@@ -101,7 +102,15 @@ def print_tables(console: Console, result: dict[str, Any]) -> None:
 def markdown(result: dict[str, Any]) -> str:
     """The tables as Markdown, for the README."""
     labels = {name: info["label"] for name, info in result["contenders"].items()}
-    lines: list[str] = []
+    settings = result["settings"]
+    run_kind = "a quick run" if settings["quick"] else "a full run"
+    lines = [
+        f"_{run_kind}: {settings['tasks']:,} tasks per contender and workload, "
+        f"{settings['concurrency']} at once, cap {settings['cap_s']:g} s; latency at "
+        f"{settings['latency_rate_per_s']:g} tasks/s for {settings['latency_s']:g} s; "
+        f"{one_line(result['machine'])}; {result['generated']}_",
+        "",
+    ]
     for workload in _workloads(result["runs"]):
         lines += [f"**{_title(workload)}**", ""]
         lines.append("| contender | " + " | ".join(f.long for f in FIGURES) + " | notes |")
