@@ -27,6 +27,7 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,6 +124,7 @@ def _run_all(
     workloads: list[str],
     options: peers.Options,
     shared_server: bool,
+    after_each: Callable[[list[dict[str, Any]]], None],
 ) -> list[dict[str, Any]]:
     """Every contender on every workload, one after the other, with a progress bar."""
     runs: list[dict[str, Any]] = []
@@ -150,6 +152,7 @@ def _run_all(
                     console.print(f"[red]{name} failed: {exc}[/red]")
                     run = {"contender": contender.name, "workload": workload, "error": str(exc)}
                 runs.append(run)
+                after_each(runs)
                 progress.advance(overall)
     return runs
 
@@ -165,25 +168,38 @@ def _measure(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     options = peers.Options(args.tasks, args.cap, args.latency_rate, args.latency_seconds)
     began = time.monotonic()
     built, info = _install(console, contenders)
-    runs = _run_all(console, built, workloads, options, args.server == "shared")
-    report.add_ratios(runs)
-    return {
-        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine.describe(),
-        "settings": {
-            "tasks": options.tasks,
-            "quick": args.quick,
-            "cap_s": options.cap_s,
-            "concurrency": peers.CONCURRENCY,
-            "latency_rate_per_s": options.latency_rate,
-            "latency_s": options.latency_s,
-            "server": "useragent server, file database (WAL) in a temp dir, --auth required, "
-            + ("one for all runs" if args.server == "shared" else "a fresh one per run"),
-            "duration_s": round(time.monotonic() - began, 1),
-        },
-        "contenders": info,
-        "runs": runs,
-    }
+
+    def result(runs: list[dict[str, Any]]) -> dict[str, Any]:
+        report.add_ratios(runs)
+        return {
+            "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine.describe(),
+            "settings": {
+                "tasks": options.tasks,
+                "quick": args.quick,
+                "cap_s": options.cap_s,
+                "concurrency": peers.CONCURRENCY,
+                "latency_rate_per_s": options.latency_rate,
+                "latency_s": options.latency_s,
+                "server": "useragent server, file database (WAL) in a temp dir, "
+                "--auth required, "
+                + ("one for all runs" if args.server == "shared" else "a fresh one per run"),
+                "duration_s": round(time.monotonic() - began, 1),
+            },
+            "contenders": info,
+            "runs": runs,
+        }
+
+    # A long run keeps what it measured so far (JSON): present it with --from-json.
+    partial = args.results / "bench.partial.tmp"  # *.tmp: ignored by git
+    args.results.mkdir(parents=True, exist_ok=True)
+
+    def save(runs: list[dict[str, Any]]) -> None:
+        partial.write_text(json.dumps(result(runs), indent=2) + "\n")
+
+    done = result(_run_all(console, built, workloads, options, args.server == "shared", save))
+    partial.unlink(missing_ok=True)
+    return done
 
 
 def main() -> None:
