@@ -167,3 +167,14 @@ async def test_a_database_locked_at_start_is_retried(
                 await trio.sleep(0.1)
     assert len(history_warnings(caplog)) == 1
     assert count(path) == 1
+
+
+@pytest.mark.parametrize("rows", [0, 1, 5, 255, 256, 257, 1_000])
+def test_a_batch_of_any_size_is_written_whole_and_in_order(tmp_path: Path, rows: int) -> None:
+    with HistoryStore.open(tmp_path / "history.db", create=True) as store:
+        assert store.record(record(n) for n in range(rows)) == rows
+        found = store.executions(limit=None)
+    assert [execution.conductor_task_id for execution in reversed(found)] == [
+        f"task-{n}" for n in range(rows)
+    ]
+    assert [execution.id for execution in reversed(found)] == list(range(1, rows + 1))

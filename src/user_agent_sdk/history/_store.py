@@ -21,9 +21,16 @@ DEFAULT_DB_PATH = Path("execution_history.db")
 """Where ``useragent run -r`` records and ``useragent history`` reads: the working directory."""
 
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"
-_INSERT = (
-    f"INSERT INTO {TABLE} ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * len(COLUMNS[1:]))})"
-)
+_VALUES = f"({', '.join('?' * len(COLUMNS[1:]))})"
+_CHUNKS = (256, 64, 16, 4, 1)
+"""Rows per INSERT statement: a batch is cut into these sizes, so that the few prepared
+statements are reused (a statement per batch length would fill the cache with big ones)."""
+
+
+_INSERTS = {
+    size: f"INSERT INTO {TABLE} ({', '.join(COLUMNS[1:])}) VALUES {', '.join([_VALUES] * size)}"
+    for size in _CHUNKS
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +72,12 @@ class HistoryStore:
     def __init__(self, db: sqlite3.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        # Many rows per INSERT: the sqlite3 module lets go of the GIL around each statement
+        # it steps, and from a worker thread every such hand-over costs the event loop's
+        # thread a wake-up; executemany() would step once per row.
+        variables = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        fit = variables // len(COLUMNS[1:])
+        self._chunks = tuple(size for size in _CHUNKS if size <= fit)
 
     @classmethod
     def open(
@@ -91,7 +104,12 @@ class HistoryStore:
         """Append rows of the values of ``COLUMNS[1:]``, all or none."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany(_INSERT, rows)
+            start = 0
+            for size in self._chunks:
+                while len(rows) - start >= size:
+                    chunk = rows[start : start + size]
+                    self._db.execute(_INSERTS[size], [value for row in chunk for value in row])
+                    start += size
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
