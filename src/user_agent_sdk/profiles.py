@@ -40,7 +40,7 @@ from cattrs.gen import make_dict_structure_fn, override
 from agentproc import Attachment
 from agentproc.bridge import LaunchError, Profile, RunResult, TurnInput, load_profile, run_turn
 
-from ._registry import AgentSpec, Registry, _active, make_spec
+from ._registry import AgentSpec, Registry, make_spec, register_user_agent
 from .runtime import NonRetryableException
 
 log = logging.getLogger("user_agent_sdk.profiles")
@@ -172,16 +172,17 @@ def register_profile(
     A relative path is taken from the current directory; in an agent script, prefer a path
     built from ``__file__``.
     """
-    spec = profile_agent(
-        profile,
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile, warn=log.warning)
+    return register_user_agent(
+        ProfileAgent(profile),
         agent_id=agent_id,
         worker_id=worker_id,
         domain=domain,
         poll_interval=poll_interval,
         workers=workers,
+        registry=registry,
     )
-    (registry if registry is not None else _active.get()).add(spec)
-    return spec
 
 
 __all__ = [
