@@ -25,6 +25,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from agentproc.bridge import _strict as strict
 from agentproc.bridge._expand import expand_env_refs
 
 StdinMode = Literal["none", "message"]
@@ -125,99 +126,23 @@ PROFILE_KEYS: tuple[str, ...] = tuple(
 """The keys a profile YAML may hold, in the spec's order."""
 
 
-# -- strict structure hooks: the value must already have the right type --------------------
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "nothing (null)"
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string"}
-    name = names.get(type(value))
-    if name is None:
-        name = (
-            "a list"
-            if isinstance(value, list)
-            else "a mapping"
-            if isinstance(value, dict)
-            else type(value).__name__
-        )
-    return f"{name} ({value!r})" if isinstance(value, bool | int | float | str) else name
-
-
-def _strict_str(value: object, _: object) -> str:
-    if not isinstance(value, str):
-        hint = "; quote it" if isinstance(value, bool | int | float) else ""
-        raise TypeError(f"must be a string, got {_type_name(value)}{hint}")
-    return value
-
-
-def _strict_bool(value: object, _: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"must be true or false, got {_type_name(value)}")
-    return value
-
-
-def _strict_int(value: object, _: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"must be a whole number, got {_type_name(value)}")
-    return value
-
-
-def _strict_float(value: object, _: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"must be a number of seconds, got {_type_name(value)}")
-    return float(value)
-
-
-def _str_list(value: object, _: object) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise TypeError(f"must be a list of strings, got {_type_name(value)}")
-    for index, item in enumerate(value):
-        if not isinstance(item, str):
-            hint = "; quote it" if isinstance(item, bool | int | float) else ""
-            raise TypeError(f"item {index} must be a string, got {_type_name(item)}{hint}")
-    return tuple(value)
-
-
-def _optional_str_list(value: object, _: object) -> tuple[str, ...] | None:
-    return None if value is None else _str_list(value, None)
-
-
-def _optional_str(value: object, _: object) -> str | None:
-    return None if value is None else _strict_str(value, None)
-
-
-def _str_mapping(value: object, _: object) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TypeError(f"must be a mapping of NAME: value, got {_type_name(value)}")
-    for key, item in value.items():
-        if not isinstance(key, str):
-            raise TypeError(f"names must be strings, got {_type_name(key)}")
-        if not isinstance(item, str):
-            hint = "; quote it" if isinstance(item, bool | int | float) else ""
-            raise TypeError(f"{key} must be a string, got {_type_name(item)}{hint}")
-    return dict(value)
-
-
 @functools.cache
 def _converter() -> cattrs.Converter:
     converter = cattrs.Converter()
-    converter.register_structure_hook(str, _strict_str)
-    converter.register_structure_hook(bool, _strict_bool)
-    converter.register_structure_hook(int, _strict_int)
-    converter.register_structure_hook(float, _strict_float)
+    converter.register_structure_hook(str, strict.exact_str)
+    converter.register_structure_hook(bool, strict.exact_bool)
+    converter.register_structure_hook(int, strict.exact_int)
+    converter.register_structure_hook(float, strict.seconds)
     converter.register_structure_hook(
         Profile,
         make_dict_structure_fn(
             Profile,
             converter,
-            args=override(struct_hook=_optional_str_list),
-            stdin=override(struct_hook=_strict_str),
-            cwd=override(struct_hook=_optional_str),
-            env=override(struct_hook=_str_mapping),
-            env_allowlist=override(struct_hook=_optional_str_list),
+            args=override(struct_hook=strict.optional_str_list),
+            stdin=override(struct_hook=strict.exact_str),
+            cwd=override(struct_hook=strict.optional_str),
+            env=override(struct_hook=strict.str_mapping),
+            env_allowlist=override(struct_hook=strict.optional_str_list),
             profile_dir=override(omit=True),
             source=override(omit=True),
         ),
@@ -252,7 +177,7 @@ def _document(data: object, source: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ProfileError(
             f"{source}: a profile is a mapping of keys (command:, timeout_secs:, ...), "
-            f"got {_type_name(data)}"
+            f"got {strict.type_name(data)}"
         )
     section = data.get("agentproc")
     if "command" not in data and isinstance(section, dict):
