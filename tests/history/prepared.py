@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from user_agent_sdk.cli import main
 from user_agent_sdk.history import COLUMNS, HistoryStore
 
 LONG_ERROR = (
@@ -78,3 +81,10 @@ def prepared_history(directory: Path, name: str = "history.db") -> Path:
     with HistoryStore.open(path, create=True) as store:
         store.add(ROWS)
     return path
+
+
+def useragent(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``useragent ARGS`` in this process: its exit code, stdout and stderr."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err

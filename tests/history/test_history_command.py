@@ -12,23 +12,13 @@ import pytest
 
 from user_agent_sdk.cli import main
 
-from .prepared import prepared_history
+from .prepared import prepared_history, useragent
 
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return prepared_history(tmp_path)
+pytestmark = pytest.mark.usefixtures("wide_terminal")
 
 
 def history(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["history", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return useragent(capsys, "history", *args)
 
 
 def ids_in_table(output: str) -> list[int]:

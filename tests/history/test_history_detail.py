@@ -9,23 +9,10 @@ import pytest
 
 from user_agent_sdk.cli import main
 
-from .prepared import LONG_ERROR, prepared_history
+from .prepared import LONG_ERROR
+from .prepared import useragent as detail
 
-
-@pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "120")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return prepared_history(tmp_path)
-
-
-def detail(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+pytestmark = pytest.mark.usefixtures("wide_terminal")
 
 
 def field(output: str, name: str) -> str:
