@@ -54,6 +54,19 @@ async def noop(input_data):
 """
 T = TypeVar("T")
 
+FIGURES = (
+    "tasks_per_s",
+    "worker_cpu_s_per_1000_tasks",
+    "loop_cpu_s_per_1000_tasks",
+    "worker_peak_rss_mib",
+)
+FORMATS = {
+    "tasks_per_s": "{:,.0f}",
+    "worker_cpu_s_per_1000_tasks": "{:.3f}",
+    "loop_cpu_s_per_1000_tasks": "{:.3f}",
+    "worker_peak_rss_mib": "{:.1f}",
+}
+
 
 class Server:
     """A ``useragent server`` process and keep-alive HTTP to it from a few threads."""
@@ -205,49 +218,37 @@ def main() -> None:
     args = parser.parse_args()
     tasks, rounds = (2_000, 2) if args.quick else (args.tasks, args.rounds)
 
-    runs = []
+    runs: list[dict[str, Any]] = []
+    paired: list[dict[str, float]] = []
     for round_ in range(rounds):
+        pair: dict[bool, dict[str, Any]] = {}
         for record in (False, True) if round_ % 2 == 0 else (True, False):
-            runs.append(run_once(tasks, record))
+            pair[record] = run_once(tasks, record)
+            runs.append(pair[record])
             print(f"round {round_ + 1}, {'with' if record else 'without'} -r: "
-                  f"{runs[-1]['tasks_per_s']:,.0f} tasks/s", file=sys.stderr)  # fmt: skip
-
-    def median(record: bool, key: str) -> float:
-        return float(statistics.median(run[key] for run in runs if run["record"] is record))
+                  f"{pair[record]['tasks_per_s']:,.0f} tasks/s", file=sys.stderr)  # fmt: skip
+        # Each round's two runs are minutes apart at most: their ratio drifts less with
+        # the load of a shared machine than either figure does.
+        paired.append({key: pair[True][key] / pair[False][key] for key in FIGURES})
 
     summary = {
         mode: {
-            key: median(record, key)
-            for key in (
-                "tasks_per_s",
-                "worker_cpu_s_per_1000_tasks",
-                "loop_cpu_s_per_1000_tasks",
-                "worker_peak_rss_mib",
-            )
+            key: float(statistics.median(run[key] for run in runs if run["record"] is record))
+            for key in FIGURES
         }
         for mode, record in (("without_r", False), ("with_r", True))
     }
-    ratio = summary["with_r"]["tasks_per_s"] / summary["without_r"]["tasks_per_s"]
-    cpu_ratio = (
-        summary["with_r"]["worker_cpu_s_per_1000_tasks"]
-        / summary["without_r"]["worker_cpu_s_per_1000_tasks"]
-    )
+    ratios = {key: float(statistics.median(pair[key] for pair in paired)) for key in FIGURES}
     table = Table(title=f"useragent run -w {WORKERS}, {tasks:,} tasks, median of {rounds} runs")
     for column in ("", "tasks/s", "worker CPU s/1k", "of which event loop", "peak RSS MiB"):
         table.add_column(column, justify="right")
-    for mode, label in (("without_r", "without -r"), ("with_r", "with -r")):
-        figures = summary[mode]
-        table.add_row(
-            label,
-            f"{figures['tasks_per_s']:,.0f}",
-            f"{figures['worker_cpu_s_per_1000_tasks']:.3f}",
-            f"{figures['loop_cpu_s_per_1000_tasks']:.3f}",
-            f"{figures['worker_peak_rss_mib']:.1f}",
-        )
+    for label, figures in (("without -r", summary["without_r"]), ("with -r", summary["with_r"])):
+        table.add_row(label, *(FORMATS[key].format(figures[key]) for key in FIGURES))
+    table.add_row("with / without*", *(f"{ratios[key]:.1%}" for key in FIGURES))
     Console().print(table)
+    rounds_text = ", ".join(f"{pair['tasks_per_s']:.0%}" for pair in paired)
     Console().print(
-        f"with -r / without: {ratio:.1%} of the throughput, {cpu_ratio:.1%} of the worker CPU "
-        f"per task (on a shared machine the CPU figure is the steadier one); every row checked"
+        f"* the median of each round's ratio (throughput: {rounds_text}); every row checked"
     )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     RESULTS.mkdir(exist_ok=True)
@@ -256,8 +257,8 @@ def main() -> None:
             {
                 "machine": machine,
                 "summary": summary,
-                "throughput_ratio": ratio,
-                "cpu_per_task_ratio": cpu_ratio,
+                "with_over_without": ratios,
+                "rounds": paired,
                 "runs": runs,
             },
             indent=2,
