@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from user_agent_sdk.conductor import TaskResultStatus, WorkflowStatus
-from user_agent_sdk.history import HistoryStore, record_history
+from user_agent_sdk.history import HistoryError, HistoryStore, record_history
 from user_agent_sdk.runtime import ExecutionRecord
 from user_agent_sdk.server import RunningServer
 
@@ -178,3 +178,11 @@ def test_a_batch_of_any_size_is_written_whole_and_in_order(tmp_path: Path, rows:
         f"task-{n}" for n in range(rows)
     ]
     assert [execution.id for execution in reversed(found)] == list(range(1, rows + 1))
+
+
+async def test_a_file_that_is_no_history_is_refused_on_entry(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database\n" * 100)
+    with pytest.raises(HistoryError, match="not an execution history database"):
+        async with record_history(path):
+            raise AssertionError("the block must not run")

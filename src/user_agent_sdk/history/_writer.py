@@ -81,12 +81,14 @@ async def record_history(
     On exit, by any route (an exception, a cancellation too), every record handed over
     before is written before the block returns. A database that cannot be written (a
     locked file, a full disk) never fails a task: one warning, the rows wait in memory
-    and are retried. Raises :class:`HistoryError` on entry when the file cannot be used.
+    and are retried. Raises :class:`HistoryError` on entry when the file cannot be used
+    (missing folder, not a history, written by a newer version).
     """
     send, receive = trio.open_memory_channel[ExecutionRecord](math.inf)
     writer = _Writer(Path(path), receive)
+    await writer.open()  # a HistoryError comes out here, on its own, before any task runs
     async with trio.open_nursery() as nursery:
-        await nursery.start(writer.run)
+        nursery.start_soon(writer.run)  # from here on, the writer task owns the connection
         try:
             yield HistoryRecorder(writer, send)
         finally:
@@ -110,12 +112,13 @@ class _Writer:
         # limiter says so to anyone who reads only this line.
         self._thread = trio.CapacityLimiter(1)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def open(self) -> None:
         try:
             await self._in_thread(self._open)
         except sqlite3.OperationalError as exc:
             self._failed(exc)  # locked or full for now: tasks run, rows wait
-        task_status.started()
+
+    async def run(self) -> None:
         try:
             while not self._closed:
                 if not self._pending:
@@ -127,7 +130,8 @@ class _Writer:
                         await self.closing.wait()
                 self._gather()
                 if not await self._write() and not self._closed:
-                    await trio.sleep(RETRY_S)
+                    with trio.move_on_after(RETRY_S):
+                        await self.closing.wait()
         finally:
             # Bounded by the database's busy timeout: the last rows get their chance
             # even when the block is cancelled.
