@@ -71,25 +71,32 @@ BENCHMARKS = [
     "benchmarks/agentproc_bench.py",
     "benchmarks/bridge_turns.py",
     "benchmarks/history_overhead.py",
+    "benchmarks/runtime_throughput.py",
 ]
 
 
 # This project beside its peers (the main figures); its arguments are bench_peers.py's.
 PEER_BENCHMARK = "benchmarks/bench_peers.py"
+QUICK_RESULTS = "benchmarks/results/quick"
 
 
 @nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
     """This project beside its peers, then ``BENCHMARKS``; ``-- --quick`` for a short run.
 
-    Arguments go to the peer comparison; the other scripts get only ``--quick``. The peers
-    install once into ``.nox/peers``; matplotlib draws the chart (bench only).
+    Arguments go to the peer comparison. A full run then runs every script of
+    ``BENCHMARKS`` and writes to ``benchmarks/results``; ``--quick`` (under two minutes)
+    runs the peer comparison only and writes to ``benchmarks/results/quick`` (ignored by
+    git), so a quick run never replaces the figures of a full one. The peers install
+    once into ``.nox/peers``; matplotlib draws the chart (bench only).
     """
     session.install(*PIP_QUIET, "-e", ".", "matplotlib>=3.8")
-    session.run("python", PEER_BENCHMARK, *session.posargs)
-    quick = ["--quick"] if "--quick" in session.posargs else []
-    for script in BENCHMARKS:
-        session.run("python", script, *quick)
+    quick = "--quick" in session.posargs
+    where = [] if not quick or "--results" in session.posargs else ["--results", QUICK_RESULTS]
+    session.run("python", PEER_BENCHMARK, *session.posargs, *where)
+    if not quick:
+        for script in BENCHMARKS:
+            session.run("python", script)
 
 
 @nox.session

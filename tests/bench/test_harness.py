@@ -58,7 +58,8 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
         assert run["latency_completed"] == run["latency_tasks"] > 0
         for figure in FIGURES:
             assert isinstance(run[figure], float | int), (figure, run)
-            assert run[figure] > 0, (figure, run)
+            # CPU time counts in clock ticks (10 ms): 50 raw-client tasks may show none.
+            assert run[figure] >= 0 if figure.startswith("cpu") else run[figure] > 0, (figure, run)
             assert figure in run["ratios"]
     assert runs["ours", "noop"]["ratios"]["tasks_per_s"] == 1.0
     assert runs["ours", "noop"]["processes"] >= 1
