@@ -185,13 +185,20 @@ _TASK_COLUMNS = ", ".join(_TASK_NAMES)
 _WORKFLOW_COLUMNS = ", ".join(_WORKFLOW_NAMES)
 
 
+_STATUS, _INPUT, _OUTPUT, _RETRIED = (
+    _TASK_NAMES.index(name) for name in ("status", "input", "output", "retried")
+)
+
+
 def _task_row(row: Sequence[Any]) -> TaskRow:
-    values = dict(zip(_TASK_NAMES, row, strict=True))
-    values["status"] = TaskStatus(values["status"])
-    values["input"] = json.loads(values["input"])
-    values["output"] = json.loads(values["output"])
-    values["retried"] = bool(values["retried"])
-    return TaskRow(**values)
+    # Positional: the columns are selected in the order of TaskRow's fields. This runs
+    # for every task polled or updated, so it avoids building a dict per row.
+    values = list(row)
+    values[_STATUS] = TaskStatus(values[_STATUS])
+    values[_INPUT] = json.loads(values[_INPUT])
+    values[_OUTPUT] = json.loads(values[_OUTPUT])
+    values[_RETRIED] = bool(values[_RETRIED])
+    return TaskRow(*values)
 
 
 def _workflow_row(row: Sequence[Any]) -> WorkflowRow:
@@ -348,33 +355,34 @@ class Store:
         now: int,
     ) -> list[TaskRow]:
         """Lease up to ``count`` visible tasks of one queue to ``worker_id``, oldest first."""
-        ids = [
-            row[0]
-            for row in db.execute(
-                "SELECT seq_no FROM tasks WHERE task_type = ? AND domain = ?"
-                " AND visible_at IS NOT NULL AND visible_at <= ?"
-                " ORDER BY priority DESC, visible_at, seq_no LIMIT ?",
-                (task_type, domain, now, count),
-            )
-        ]
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        db.execute(
+        # One statement: pick in the queue index's order, lease, and read back.
+        rows = db.execute(
             "UPDATE tasks SET status = ?, visible_at = NULL,"
             " lease_until = ? + response_timeout_s * 1000,"
             " poll_count = poll_count + 1, worker_id = ?, callback_after_s = 0,"
             " start_time = ?, first_start_time = CASE first_start_time WHEN 0 THEN ?"
             " ELSE first_start_time END, update_time = ?"
-            f" WHERE seq_no IN ({marks})",
-            (TaskStatus.IN_PROGRESS.value, now, worker_id, now, now, now, *ids),
-        )
-        rows = db.execute(
-            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE seq_no IN ({marks}) ORDER BY priority DESC,"
-            " seq_no",
-            ids,
+            " WHERE seq_no IN (SELECT seq_no FROM tasks WHERE task_type = ? AND domain = ?"
+            " AND visible_at IS NOT NULL AND visible_at <= ?"
+            " ORDER BY priority DESC, visible_at, seq_no LIMIT ?)"
+            f" RETURNING {_TASK_COLUMNS}",
+            (
+                TaskStatus.IN_PROGRESS.value,
+                now,
+                worker_id,
+                now,
+                now,
+                now,
+                task_type,
+                domain,
+                now,
+                count,
+            ),
         ).fetchall()
-        return [_task_row(row) for row in rows]
+        tasks = [_task_row(row) for row in rows]
+        if len(tasks) > 1:  # RETURNING gives no order: the queue's is priority, then age
+            tasks.sort(key=lambda task: (-task.priority, task.seq_no))
+        return tasks
 
     def release(self, db: sqlite3.Connection, task_ids: Sequence[str], now: int) -> None:
         """Put leased tasks back in their queue at once, as if never polled."""
