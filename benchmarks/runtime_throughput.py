@@ -2,8 +2,8 @@
 
 Starts ``useragent server`` (in memory) and ``useragent run`` as subprocesses, as a user
 would, and for each flavour (Conductor: batch long polls; akaBot: single polls) and
-each workload (a no-op ``async`` handler; a sync handler that sleeps 10 ms, ideal
-3,200 tasks/s at 32 workers) reports:
+each workload (a no-op ``async`` handler; an ``async`` handler awaiting 10 ms and a sync
+handler sleeping 10 ms, ideal 3,200 tasks/s at 32 workers) reports:
 
 - tasks/s: N tasks queued first, then drained by the worker, from its first poll to
   the last result on the server;
@@ -49,6 +49,17 @@ from user_agent_sdk import user_agent
 
 @user_agent(agent_id="bench-noop-async")
 async def noop(input_data):
+    return {"n": input_data["n"]}
+""",
+    "sleep-10ms-async": """
+import trio
+
+from user_agent_sdk import user_agent
+
+
+@user_agent(agent_id="bench-sleep-10ms-async")
+async def sleepy(input_data):
+    await trio.sleep(0.01)
     return {"n": input_data["n"]}
 """,
     "sleep-10ms-sync": """
@@ -239,12 +250,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=32)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measurement")
     parser.add_argument("--flavour", choices=("conductor", "akabot", "both"), default="both")
-    parser.add_argument("--workload", choices=(*WORKLOADS, "both"), default="both")
+    parser.add_argument("--workload", choices=(*WORKLOADS, "all"), default="all")
     parser.add_argument("--quick", action="store_true", help="1,000 tasks, 3 s idle")
     args = parser.parse_args()
     tasks, idle = (1_000, 3.0) if args.quick else (args.tasks, args.idle)
     flavours = ("conductor", "akabot") if args.flavour == "both" else (args.flavour,)
-    workloads = tuple(WORKLOADS) if args.workload == "both" else (args.workload,)
+    workloads = tuple(WORKLOADS) if args.workload == "all" else (args.workload,)
 
     rows = [
         _run(flavour, workload, tasks, args.workers, idle)
@@ -266,7 +277,7 @@ def main() -> None:
             f"{row['worker_peak_rss_mib']:.1f}",
             f"{row['idle_cpu_percent_of_a_core']:.2f}",
         )
-    Console().print(table)
+    Console(width=120).print(table)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "runtime_throughput.json").write_text(
