@@ -4,6 +4,7 @@ next tasks, and every task completes."""
 from __future__ import annotations
 
 import signal
+import sys
 import textwrap
 from pathlib import Path
 
@@ -120,3 +121,35 @@ async def test_dev_checks_its_options_as_run_does(tmp_path: Path) -> None:
     assert (code, output) == (2, "useragent dev: missing.py: no such file\n")
     code, output = await run_cli(["dev", "x.py", "-w", "0"], cwd=tmp_path, env=env)
     assert (code, output) == (2, "useragent dev: --workers must be at least 1, got 0\n")
+
+
+PROFILE_AGENT = """
+VERSION = {version!r}
+print("turn served by " + VERSION)
+"""
+
+
+async def test_dev_with_a_profile_restarts_when_the_profiles_agent_changes(
+    server: RunningServer, api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    script = tmp_path / "reply.py"
+    script.write_text(PROFILE_AGENT.format(version="one"))
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(f"command: {sys.executable}\nargs: [reply.py]\ntimeout_secs: 30\n")
+    env = clean_env(CONDUCTOR_SERVER_URL=server.api_url, USERAGENT_AGENT_ID="dev-chat")
+    args = ["dev", "--profile", str(profile), "-w", "2"]
+    async with worker_process(args, cwd=tmp_path, env=env) as dev:
+        await dev.wait_for("serving agent id 'dev-chat'")
+        (first,) = await all_finished(
+            api, await submit_many(api, "dev-chat", [{"message": "hi"}]), timeout=60
+        )
+        script.write_text(PROFILE_AGENT.format(version="two"))
+        await dev.wait_for("dev: reply.py changed")
+        await dev.wait_for(r"serving agent id 'dev-chat'(?s:.*)serving agent id 'dev-chat'")
+        (second,) = await all_finished(
+            api, await submit_many(api, "dev-chat", [{"message": "hi"}]), timeout=60
+        )
+        dev.signal(signal.SIGTERM)
+        assert await dev.wait() == 0, dev.output
+    assert first.output["response"] == "turn served by one"
+    assert second.output["response"] == "turn served by two"

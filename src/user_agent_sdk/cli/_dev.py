@@ -1,5 +1,7 @@
 """``useragent dev AGENT.py``: ``useragent run`` that restarts when the code changes.
 
+With ``--profile PROFILE.yaml`` the profile and the files beside it are watched.
+
 The agent runs as a ``useragent run`` child process, so every restart loads the script
 and the modules beside it afresh. When the script or a file beside it changes, the
 child gets SIGTERM and drains as on shutdown (running tasks finish, tasks it had not
@@ -32,7 +34,8 @@ def add_parser(subparsers: Any) -> None:
         "dev",
         help="run the user agents of a script, restarting them when it changes",
         description=(
-            "Like `useragent run` (same options), and when AGENT.py or a file beside it "
+            "Like `useragent run` (same options), and when AGENT.py (or --profile's file) or a "
+            "file beside it "
             "(.py, .json, .yaml, .toml, .ini, .cfg, .env) changes, the running agents drain "
             "as on shutdown and the new code takes over. No task is lost: those not "
             "started yet wait on the server for the new code."
@@ -45,7 +48,11 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     _run._configure_logging(args)
     try:
-        script = _run._script_path(args)
+        if args.profile is not None:
+            _run._profile_agents(args)  # a bad profile shows once, now
+            script = args.profile  # watched with the files beside it: the agent's code
+        else:
+            script = _run._script_path(args)
         _run._settings(args)  # configuration mistakes show once, now, not at every restart
     except (ConfigError, _run._ScriptError) as exc:
         print(f"useragent dev: {exc}", file=sys.stderr)

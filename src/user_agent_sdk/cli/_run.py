@@ -54,15 +54,6 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     add_arguments(parser)
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        metavar="PROFILE.yaml",
-        help=(
-            "serve an agentproc profile instead of a script: task input {message, session_id, "
-            "session_name, from_user} -> output {response, session_id, partials}"
-        ),
-    )
     parser.set_defaults(run=run)
 
 
@@ -111,6 +102,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=30.0,
         metavar="S",
         help="on Ctrl-C/SIGTERM, seconds running tasks may take to finish (default %(default)s)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="PROFILE.yaml",
+        help=(
+            "serve an agentproc profile instead of a script: task input {message, session_id, "
+            "session_name, from_user} -> output {response, session_id, partials}"
+        ),
     )
 
 
