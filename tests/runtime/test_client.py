@@ -13,6 +13,7 @@ from user_agent_sdk.conductor import (
     CONDUCTOR,
     AuthenticationError,
     ConductorClient,
+    ConductorError,
     OAuth2ClientCredentials,
     OrkesKey,
     ServerUnavailable,
@@ -140,3 +141,20 @@ async def test_orkes_key_is_exchanged_for_an_x_authorization_token() -> None:
         assert await client.poll("x", count=2, worker_id="w", timeout_ms=10) == []
     assert seen[-1].headers["x-authorization"] == "orkes-token"
     assert seen[-1].url.params["count"] == "2"
+
+
+async def test_a_token_that_would_break_the_request_head_is_refused_unseen() -> None:
+    hostile = "t1\r\nX-Injected: yes"
+
+    def token_server(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": hostile, "expires_in": 60})
+        raise AssertionError("no request may go out with that token")
+
+    credentials = OAuth2ClientCredentials("http://auth.test/token", "id", "secret")
+    async with ConductorClient(
+        "http://api.test/api", AKABOT, credentials, transport=httpx.MockTransport(token_server)
+    ) as client:
+        with pytest.raises(ConductorError, match="cannot be sent in an HTTP header") as caught:
+            await client.poll("x", count=1, worker_id="w")
+    assert "Injected" not in str(caught.value)

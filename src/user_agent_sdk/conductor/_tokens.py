@@ -145,6 +145,12 @@ class Tokens:
             if issued is None:
                 self._token, self.needed = None, False
                 return
+            if not _fits_a_header(issued.value):
+                # It would break (or smuggle into) every request's head; never shown.
+                raise ConductorError(
+                    f"the server issued a token that cannot be sent in an HTTP header "
+                    f"({len(issued.value)} characters, some not printable ASCII)"
+                )
             # Renew once 80% of the lifetime has passed (at most a minute early).
             margin = min(60.0, issued.lifetime_s * 0.2)
             self._token = issued.value
@@ -165,3 +171,7 @@ async def httpx_send(http: httpx.AsyncClient, method: str, url: str, **kwargs: A
             text = f"timed out ({text})"
         raise ServerUnavailable(f"{method} {where}: {text}") from exc
     return Reply(method, str(response.request.url), response.status_code, response.content)
+
+
+def _fits_a_header(token: str) -> bool:
+    return bool(token) and token.isascii() and token.isprintable()
