@@ -28,6 +28,7 @@ from .._http1 import (
     read_body,
     response_framing,
 )
+from .._nonblocking import READ_SIZE, receive, send_all
 from ._errors import ServerUnavailable
 from ._reply import Reply
 
@@ -38,7 +39,6 @@ balancers drop idle connections after a minute or so)."""
 FRESH_S = 1.0
 """A connection idle for less than this is reused without checking that it is still open."""
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
-_READ_SIZE = 64 * 1024
 
 
 class _Broken(Exception):
@@ -66,23 +66,10 @@ class _PlainSocket:
         self._sock = sock
 
     async def send_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                sent = self._sock.send(view)
-            except BlockingIOError:
-                await trio.lowlevel.wait_writable(self._sock)
-                continue
-            view = view[sent:]
+        await send_all(self._sock, data)
 
     async def receive(self) -> bytes:
-        while True:
-            try:
-                return self._sock.recv(_READ_SIZE)
-            except BlockingIOError:
-                await trio.lowlevel.wait_readable(self._sock)
-            except ConnectionResetError:
-                return b""
+        return await receive(self._sock)
 
     def is_stale(self) -> bool:
         return _closed_by_peer(self._sock)
@@ -103,7 +90,7 @@ class _TlsStream:
         await self._stream.send_all(data)
 
     async def receive(self) -> bytes:
-        return bytes(await self._stream.receive_some(_READ_SIZE))
+        return bytes(await self._stream.receive_some(READ_SIZE))
 
     def is_stale(self) -> bool:
         raw = self._stream.transport_stream.socket

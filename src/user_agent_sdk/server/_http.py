@@ -30,10 +30,10 @@ from .._http1 import (
     read_body,
     request_framing,
 )
+from .._nonblocking import READ_SIZE, receive, send_all
 
 log = logging.getLogger("user_agent_sdk.server")
 
-_READ_SIZE = 64 * 1024
 _SERVER_HEADER = ("server", "useragent-server")
 
 
@@ -281,7 +281,7 @@ class _Connection:
         while True:
             await trio.lowlevel.wait_readable(self._sock)
             try:
-                data = self._sock.recv(_READ_SIZE)
+                data = self._sock.recv(READ_SIZE)
             except BlockingIOError:
                 continue
             except ConnectionError:
@@ -318,25 +318,13 @@ class _Connection:
             return HTTPError(500, "internal server error").to_response()
 
     async def _receive(self) -> bytes:
-        while True:
-            try:
-                return self._sock.recv(_READ_SIZE)
-            except BlockingIOError:
-                await trio.lowlevel.wait_readable(self._sock)
-            except ConnectionError:
-                return b""
+        return await receive(self._sock)
 
     async def _send_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                sent = self._sock.send(view)
-            except BlockingIOError:
-                await trio.lowlevel.wait_writable(self._sock)
-                continue
-            except (BrokenPipeError, ConnectionResetError) as exc:
-                raise _ClientGone from exc
-            view = view[sent:]
+        try:
+            await send_all(self._sock, data)
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise _ClientGone from exc
 
     async def _send(self, response: Response, *, close: bool = False) -> None:
         headers = [_SERVER_HEADER]
