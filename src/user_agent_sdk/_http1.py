@@ -302,10 +302,3 @@ def encode_response(
     lines = [f"HTTP/1.1 {status} {reason}"]
     lines.extend(f"{name}: {value}" for name, value in headers)
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
-
-def check_header_value(name: str, value: str) -> str:
-    """``value`` unchanged, or :class:`ValueError` when it could break the message."""
-    if _BAD_VALUE.search(value.encode("latin-1", errors="replace")):
-        raise ValueError(f"the value of header {name!r} holds a control character")
-    return value
