@@ -1,6 +1,6 @@
 """The Conductor wire: data models and their one JSON converter."""
 
-from ._client import AKABOT, CONDUCTOR, ConductorClient, Flavour, encode_result
+from ._client import AKABOT, CONDUCTOR, BatchAnswer, ConductorClient, Flavour, encode_result
 from ._converter import camel_case, conductor_converter, from_json_obj, to_json_obj
 from ._errors import AuthenticationError, ConductorError, RequestRejected, ServerUnavailable
 from ._models import (
@@ -21,6 +21,7 @@ __all__ = [
     "AKABOT",
     "CONDUCTOR",
     "AuthenticationError",
+    "BatchAnswer",
     "ConductorClient",
     "ConductorError",
     "Credentials",

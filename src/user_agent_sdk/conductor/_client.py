@@ -56,6 +56,9 @@ class Flavour:
     update_path: str
     update_and_poll_path: str | None = None
     """Where a result is posted and the next task leased in one request, if anywhere."""
+    update_batch_path: str | None = None
+    """Where many results are posted and tasks leased in one request, if anywhere (our
+    server's extension; ``{task_type}`` as in ``poll_path``)."""
 
 
 AKABOT = Flavour(
@@ -72,8 +75,19 @@ CONDUCTOR = Flavour(
     batch_poll=True,
     update_path="/tasks",
     update_and_poll_path="/tasks/update-v2",
+    update_batch_path="/tasks/update-batch/{task_type}",
 )
 """Conductor OSS and Orkes: batch long polls."""
+
+
+@attrs.frozen
+class BatchAnswer:
+    """What :meth:`ConductorClient.update_batch` got back."""
+
+    tasks: list[Task]
+    """Tasks leased to the worker, oldest first."""
+    unknown_task_ids: list[str]
+    """Results that changed nothing: the server knows no task with their id."""
 
 
 class _Sender(Protocol):
@@ -123,6 +137,7 @@ class ConductorClient:
         else:
             self._sender = Pool(self.api_url, max_connections)
         self._update_and_poll_path = flavour.update_and_poll_path
+        self._update_batch_path = flavour.update_batch_path
 
     async def __aenter__(self) -> ConductorClient:
         return self
@@ -223,6 +238,53 @@ class ConductorClient:
         if reply.status == 204 or not reply.body:
             return None
         return _task(reply.json())
+
+    @property
+    def updates_in_batches(self) -> bool:
+        """Whether :meth:`update_batch` may be tried (False once the server lacked it)."""
+        return self._update_batch_path is not None
+
+    async def update_batch(
+        self,
+        task_type: str,
+        bodies: list[bytes],
+        *,
+        count: int,
+        worker_id: str,
+        domain: str | None = None,
+    ) -> BatchAnswer | None:
+        """Post many results (each encoded by :func:`encode_result`), lease up to ``count``.
+
+        One request to the embedded server's ``update-batch`` extension, applied in one
+        transaction: every result, then a lease of up to ``count`` tasks of ``task_type``
+        (0: none). None when the server has no such endpoint (it answered 404 or 405):
+        nothing was applied, and later calls return None at once. Raises like the other
+        methods, in which case the results may or may not have been applied (posting
+        them again is harmless: a result for an attempt that has ended changes nothing).
+        """
+        template = self._update_batch_path
+        if template is None:
+            return None
+        path = template.format(task_type=quote(task_type, safe=""))
+        params: dict[str, str | int] = {"workerid": worker_id, "count": count}
+        if domain:
+            params["domain"] = domain
+        body = b"[" + b",".join(bodies) + b"]"
+        reply = await self._call("POST", path, params, body, _UPDATE_TIMEOUT_S)
+        if reply.status in (404, 405):
+            self._update_batch_path = None
+            return None
+        reply.raise_for_status()
+        data = reply.json()
+        try:
+            tasks, unknown = data["tasks"], data["unknownTaskIds"]
+            return BatchAnswer(
+                [_task(item) for item in tasks], [str(task_id) for task_id in unknown]
+            )
+        except (KeyError, TypeError):
+            raise ConductorError(
+                f"POST {path}: the answer is not {{tasks, unknownTaskIds}}: {reply.body[:200]!r}"
+            ) from None
 
     async def _get_json(self, path: str, params: dict[str, str | int], timeout_s: float) -> Any:
         reply = await self._call("GET", path, params, b"", timeout_s)

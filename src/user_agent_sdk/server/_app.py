@@ -26,7 +26,7 @@ from ..conductor import (
     to_json_obj,
 )
 from ._auth import TokenIssuer
-from ._engine import Submission, TaskEngine, TaskNotFound, TaskSettings
+from ._engine import DuplicateResult, Submission, TaskEngine, TaskNotFound, TaskSettings
 from ._http import HTTPError, Request, Response
 
 T = TypeVar("T")
@@ -67,6 +67,7 @@ class ServerApp:
             ("POST", "/api/tasks", self._update, False),
             ("POST", "/api/tasks/external", self._update, False),
             ("POST", "/api/tasks/update-v2", self._update_and_poll, False),
+            ("POST", "/api/tasks/update-batch/{task_type}", self._update_batch, False),
             ("GET", "/api/tasks/queue/size", self._queue_size, False),
             ("GET", "/api/tasks/queue/sizes", self._queue_sizes, False),
             ("POST", "/api/tasks/{task_id}/log", self._add_log, False),
@@ -203,6 +204,31 @@ class ServerApp:
             raise HTTPError(404, f"no task found with id {result.task_id!r}") from None
         tasks = [] if task is None else [task]
         return self._handing_out(tasks, to_json_obj(task) if task else None)
+
+    async def _update_batch(self, request: Request, params: dict[str, str]) -> Response:
+        """Our extension: many results, and the next tasks of one queue, in one request.
+
+        The body is a JSON list of TaskResults; the query is a batch poll's (``workerid``,
+        ``count``, ``domain``; ``count=0`` leases nothing). The answer is
+        ``{"tasks": [...], "unknownTaskIds": [...]}``: the tasks leased, and the results
+        that changed nothing because no task has their id.
+        """
+        results = _decode(request, list[TaskResult])
+        if len(results) > MAX_BATCH:
+            raise HTTPError(400, f"at most {MAX_BATCH} results per batch, got {len(results)}")
+        try:
+            unknown, tasks = await self._engine.update_batch(
+                results,
+                (params["task_type"], request.query_value("domain") or ""),
+                count=_int_query(request, "count", 0, 0, MAX_BATCH),
+                worker_id=request.query_value("workerid"),
+            )
+        except DuplicateResult as exc:
+            raise HTTPError(400, str(exc)) from None
+        body = {"tasks": to_json_obj(tasks), "unknownTaskIds": unknown}
+        if not tasks:
+            return Response.json(body)
+        return attrs.evolve(Response.json(body), on_undelivered=lambda: self._engine.release(tasks))
 
     async def _apply(self, result: TaskResult) -> Any:
         try:

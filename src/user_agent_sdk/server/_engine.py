@@ -91,6 +91,10 @@ class TaskNotFound(LookupError):
     """No task has that id."""
 
 
+class DuplicateResult(ValueError):
+    """A batch holds two results for one task."""
+
+
 class TaskEngine:
     """Conductor task semantics over a :class:`Store`; one per server."""
 
@@ -290,6 +294,48 @@ class TaskEngine:
             return row, None
         self._wake_timer_by(min(found.lease_until or now for found in claimed))
         return row, self._task(claimed[0])
+
+    async def update_batch(
+        self,
+        results: list[TaskResult],
+        queue: Queue,
+        *,
+        count: int,
+        worker_id: str | None,
+    ) -> tuple[list[str], list[Task]]:
+        """Apply several results, then lease up to ``count`` tasks of ``queue``: one write.
+
+        Returns the ids of results whose task is unknown (those change nothing) and the
+        tasks leased. Each result means what it means to :meth:`update`; a task id may
+        appear once per batch (:class:`DuplicateResult` otherwise, before anything changes).
+        """
+        seen: set[str] = set()
+        unknown: list[str] = []
+        applies: list[Callable[[sqlite3.Connection], None]] = []
+        for result in results:
+            if result.task_id in seen:
+                raise DuplicateResult(f"task {result.task_id!r} has two results in this batch")
+            seen.add(result.task_id)
+            try:
+                _, apply = self._prepare(result)
+            except TaskNotFound:
+                unknown.append(result.task_id)
+                continue
+            if apply is not None:
+                applies.append(apply)
+        now = self._clock()
+
+        def apply_and_claim(db: sqlite3.Connection) -> list[TaskRow]:
+            for apply in applies:
+                apply(db)
+            if count <= 0:
+                return []
+            return self._store.claim(db, queue[0], queue[1], count, worker_id, now)
+
+        claimed = await self._writes.write(apply_and_claim)
+        if claimed:
+            self._wake_timer_by(min(found.lease_until or now for found in claimed))
+        return unknown, [self._task(row) for row in claimed]
 
     def _prepare(
         self, result: TaskResult
