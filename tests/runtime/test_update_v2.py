@@ -32,6 +32,7 @@ from user_agent_sdk.server._http import Request, Response, serve_http
 from .support import agents, finished, running, settings_for, submit, submit_many, workflow
 
 UPDATE_V2 = "/api/tasks/update-v2"
+UPDATE_BATCH = "/api/tasks/update-batch/"
 
 
 @asynccontextmanager
@@ -43,8 +44,8 @@ async def older_conductor(
     async with httpx.AsyncClient(base_url=server.base_url) as upstream:
 
         async def forward(request: Request) -> Response:
-            seen[request.path] += 1
-            if request.path == UPDATE_V2:
+            seen[UPDATE_BATCH if request.path.startswith(UPDATE_BATCH) else request.path] += 1
+            if request.path == UPDATE_V2 or request.path.startswith(UPDATE_BATCH):
                 return Response.json({"status": answer, "error": "no such endpoint"}, answer)
             query = {name: values[-1] for name, values in request.query.items()}
             reply = await upstream.request(

@@ -1,20 +1,27 @@
-"""One agent's part of the nursery tree: a poller, its worker slots and a result sender.
+"""One agent's part of the nursery tree: worker slots, what feeds them, and a result sender.
 
 ::
 
     agent runner
     ├── result sender nursery      one delivery task per result, retried until delivered
-    ├── lease keeper               renews the lease of every task running past half of it
+    ├── lease keeper               renews the lease of every task held past half of it
     └── work nursery
-        ├── poller                 asks for exactly as many tasks as there are idle slots
-        └── per slot               a task's handler (async: right here; sync: in a worker
-                                   thread) in a cancel scope (its shutdown deadline); then
-                                   its result, posted with update-v2 where the server has it,
-                                   whose answer is the slot's next task
+        ├── slots (one per worker)  take a task from the buffer, run its handler (async:
+        │                           right here; sync: in a worker thread) in a cancel
+        │                           scope (its shutdown deadline), hand its result on
+        ├── exchanger               posts the results waiting, all in one update-batch
+        │                           request that also leases their replacements
+        ├── poller                  asks for tasks when slots are idle and no post will
+        │                           bring them (long polls while the queue is empty)
+        └── posts (Conductor)       on servers without update-batch: update-v2 per result,
+                                    whose answer is the next task
 
-Posting the result from the slot and taking the next task from that answer halves the
-requests per task on a busy queue. A post that fails goes to the result sender, which
-retries it without holding the slot.
+Tasks flow through a :class:`~._buffer.TaskBuffer`: leased tasks wait there for a slot,
+so a slot that finishes starts its next task at once instead of waiting a round trip for
+it. The worker leases as many tasks as it has slots plus a small reserve (see
+:class:`~._pace.Pace`); every request reserves what it asks for, so the requests in
+flight never ask for more than that between them. A post that fails goes to the result
+sender, which retries it without holding anything else up.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import trio
 
 from ..conductor import (
     AuthenticationError,
+    BatchAnswer,
     ConductorClient,
     ConductorError,
     Task,
@@ -35,13 +43,14 @@ from ..conductor import (
     TaskResultStatus,
 )
 from ._backoff import Backoff
+from ._buffer import TaskBuffer
 from ._invoke import Agent, clean_input, invoke, platform_ids
 from ._leases import LeaseKeeper
 from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
 from ._outcome import Outcome, encode, task_result, unserializable
+from ._pace import Pace
 from ._sender import ResultSender
-from ._slots import Slots
 
 log = logging.getLogger("user_agent_sdk.runtime")
 
@@ -57,6 +66,11 @@ FINAL_SEND_S = 10.0
 """After a stop, how long results still being retried may take to reach the server."""
 HAND_BACK_AFTER_S = 1
 """A task polled while stopping goes back to its queue, visible again after this long."""
+MAX_BATCH = 256
+"""The most results one update-batch request carries."""
+EXCHANGES_IN_FLIGHT = 2
+"""update-batch requests under way at once: while the server applies one batch, the
+next gathers, so neither side waits for the other."""
 
 
 @attrs.define
@@ -80,6 +94,18 @@ class AgentStats:
                 self.handed_back += 1
 
 
+class _Running:
+    """A task a slot has started, and what its result will need."""
+
+    __slots__ = ("began", "logger", "started", "task")
+
+    def __init__(self, task: Task, log_level: int, agent: str) -> None:
+        self.task = task
+        self.started = time.time()
+        self.began = trio.current_time()
+        self.logger = TaskLogger(agent, task.task_id, log_level)
+
+
 class AgentRunner:
     """Serves one agent until :meth:`stop` has drained it (or :meth:`abort`)."""
 
@@ -94,14 +120,23 @@ class AgentRunner:
         self._client = client
         self._observer = observer
         self._name = agent.spec.name
-        self._slots = Slots(agent.workers)
         self._threads = trio.CapacityLimiter(agent.workers)
+        self._buffer = TaskBuffer()
+        self._pace = Pace(agent.workers)
         self._stopping = False
         self._deadline = math.inf
         self._task_scopes: set[trio.CancelScope] = set()
         self._running = 0
+        self._slots_left = 0
+        self._requested = 0
+        """Tasks asked for by requests in flight (polls, update-batch, update-v2)."""
+        self._outbox: list[tuple[TaskResult, bytes]] = []
+        self._exchanging = 0
+        self._outbox_changed = trio.Event()
+        self._room_changed = trio.Event()
+        self._posts = trio.Semaphore(max(1, agent.workers))
         self._poller_scope = trio.CancelScope()
-        self._request_scope: trio.CancelScope | None = None
+        self._request_scopes: set[trio.CancelScope] = set()
         self._work: trio.Nursery | None = None
         self._sender: ResultSender | None = None
         self._leases = LeaseKeeper(client, agent.worker_id, agent.spec.name)
@@ -124,6 +159,11 @@ class AgentRunner:
                 await keeper.start(self._leases.run)
                 async with trio.open_nursery() as work:
                     self._work = work
+                    self._slots_left = self.agent.workers
+                    for _ in range(self.agent.workers):
+                        work.start_soon(self._slot)
+                    if self._client.updates_in_batches:
+                        work.start_soon(self._exchange_loop)
                     work.start_soon(self._poll_loop)
                     task_status.started()
                 keeper.cancel_scope.cancel()
@@ -139,18 +179,63 @@ class AgentRunner:
             )
 
     def stop(self, deadline: float) -> None:
-        """Stop polling; tasks still running at ``deadline`` (trio time) are cancelled."""
+        """Stop polling; tasks still running at ``deadline`` (trio time) are cancelled.
+
+        Tasks leased but not started go back to their queue at once.
+        """
+        first = not self._stopping
         self._stopping = True
         self._poller_scope.cancel()
         self._deadline = min(self._deadline, deadline)
         for scope in self._task_scopes:
             scope.deadline = min(scope.deadline, self._deadline)
+        if first:
+            for task in self._buffer.close():
+                self._hand_back(task)
+        self._wake()
 
     def abort(self) -> None:
-        """Give up at once, including a poll in flight (whose tasks the server times out)."""
+        """Give up at once, including requests in flight (whose tasks the server times out)."""
         self.stop(-math.inf)
-        if self._request_scope is not None:
-            self._request_scope.cancel()
+        for scope in self._request_scopes:
+            scope.cancel()
+
+    # -- what the worker may ask for ------------------------------------------------------
+
+    def _room(self) -> int:
+        """Tasks to ask for now: idle slots and the reserve, less what is on its way."""
+        if self._stopping:
+            return 0
+        held = self._running + len(self._buffer) + self._requested
+        return self.agent.workers + self._pace.reserve() - held
+
+    def _wake(self) -> None:
+        self._outbox_changed.set()
+        self._room_changed.set()
+
+    async def _changed(self, event_name: str) -> None:
+        event: trio.Event = getattr(self, event_name)
+        if event.is_set():
+            event = trio.Event()
+            setattr(self, event_name, event)
+        await event.wait()
+
+    def _arrived(self, tasks: list[Task]) -> None:
+        """Tasks leased to this worker: into the buffer, or back to the queue if stopping."""
+        if not tasks:
+            return
+        if self._stopping:
+            for task in tasks:
+                self._hand_back(task)
+            return
+        for task in tasks:
+            self._leases.hold(task)
+        self._buffer.put(tasks)
+
+    def _unreserve(self, count: int) -> None:
+        """A request that reserved ``count`` tasks (``_requested += count``) has ended."""
+        self._requested -= count
+        self._room_changed.set()
 
     # -- polling -----------------------------------------------------------------------
 
@@ -165,10 +250,12 @@ class AgentRunner:
             # The poll itself is shielded and may be followed by no checkpoint, so the
             # flag, not only the cancellation, ends the loop.
             while not self._stopping:
-                available = await self._slots.wait_idle()
+                room = await self._wait_for_room()
+                if room <= 0:
+                    continue
                 # A single-poll server costs one request per task asked for: while the
                 # queue is empty, one probe at a time is enough.
-                width = available if busy or self._client.flavour.batch_poll else 1
+                width = room if busy or self._client.flavour.batch_poll else 1
                 started = trio.current_time()
                 try:
                     tasks = await self._poll(width, long_poll_ms)
@@ -181,22 +268,32 @@ class AgentRunner:
                     log.info("%s: polling again after %d failed polls", self._name, errors.failures)
                     errors.reset()
                     last_error = ""
-                for task in tasks:
-                    self._dispatch(task)
+                self._arrived(tasks)
                 busy = bool(tasks)
                 if busy:
                     idle.reset()
                 else:
                     await trio.sleep(max(0.0, idle.next() - (trio.current_time() - started)))
 
+    async def _wait_for_room(self) -> int:
+        """Wait until slots need tasks that no post in flight or waiting will bring."""
+        while not self._stopping:
+            posting = self._exchanging > 0 or bool(self._outbox)
+            room = self._room()
+            if room > 0 and not posting:
+                return room
+            await self._changed("_room_changed")
+        return 0
+
     async def _poll(self, width: int, long_poll_ms: int) -> list[Task]:
-        """Poll for ``width`` tasks holding that many slots; a stop lets it finish."""
-        self._slots.take(width)
+        """Poll for ``width`` tasks; a stop lets it finish."""
+        # Shielded from stop(): a poll cut short may already have leased tasks that
+        # would then sit unseen until their lease ran out. abort() cancels it anyway.
         tasks: list[Task] = []
+        self._requested += width
         try:
-            # Shielded from stop(): a poll cut short may already have leased tasks that
-            # would then sit unseen until their lease ran out. abort() cancels it anyway.
-            with trio.CancelScope(shield=True) as self._request_scope:
+            with trio.CancelScope(shield=True) as scope:
+                self._request_scopes.add(scope)
                 tasks = await self._client.poll(
                     self.agent.agent_id,
                     count=width,
@@ -205,8 +302,8 @@ class AgentRunner:
                     timeout_ms=long_poll_ms,
                 )
         finally:
-            self._request_scope = None
-            self._slots.give(width - len(tasks))
+            self._request_scopes.discard(scope)
+            self._unreserve(width)
         return tasks
 
     def _poll_failed(self, exc: ConductorError, wait: float, failures: int, last: str) -> str:
@@ -218,19 +315,11 @@ class AgentRunner:
             log.debug("%s: poll %d failed: %s", self._name, failures, message)
         return message
 
-    def _dispatch(self, task: Task) -> None:
-        assert self._work is not None
-        assert self._sender is not None
-        if self._stopping:
-            self._slots.give(1)
-            self._hand_back(task)
-            return
-        self._work.start_soon(self._run_slot, task)
-
     def _hand_back(self, task: Task) -> None:
-        """Return a task polled while stopping to its queue."""
+        """Return a task leased while stopping, or never started, to its queue."""
         assert self._work is not None
         assert self._sender is not None
+        self._leases.release(task)
         back = TaskResult(
             task_id=task.task_id,
             status=TaskResultStatus.IN_PROGRESS,
@@ -242,52 +331,150 @@ class AgentRunner:
         log.debug("%s: stopping, handing task %s back", self._name, task.task_id)
         self._work.start_soon(self._sender.send, back)
 
+    # -- posting results -------------------------------------------------------------------
+
+    async def _post(self, result: TaskResult, body: bytes) -> None:
+        """Hand a result on for posting; waits only while posts are backed up."""
+        assert self._sender is not None
+        if self._client.updates_in_batches:
+            self._outbox.append((result, body))
+            self._outbox_changed.set()
+        elif not self._stopping and self._client.updates_lease_next and self._room() > 0:
+            self._requested += 1  # reserved before waiting, so the poller does not ask too
+            try:
+                await self._posts.acquire()
+            except BaseException:
+                self._unreserve(1)
+                raise
+            assert self._work is not None
+            self._work.start_soon(self._post_and_lease, result, body)
+        else:
+            await self._sender.send(result, body)
+            self._room_changed.set()
+
+    async def _post_and_lease(self, result: TaskResult, body: bytes) -> None:
+        """update-v2 (one task reserved and a post acquired by the caller): post one
+        result; the answer's task, if any, goes to the buffer."""
+        assert self._sender is not None
+        started = trio.current_time()
+        task: Task | None = None
+        try:
+            with trio.CancelScope(shield=True) as scope:
+                self._request_scopes.add(scope)
+                task = await self._client.update_and_poll(body)
+        except ConductorError:
+            await self._sender.send(result, body)  # retried there
+            return
+        finally:
+            self._request_scopes.discard(scope)
+            self._posts.release()
+            self._unreserve(1)
+        self._pace.round_trip(trio.current_time() - started)
+        self._arrived([] if task is None else [task])
+
+    async def _exchange_loop(self) -> None:
+        """Post waiting results in batches, each leasing the tasks there is room for."""
+        async with trio.open_nursery() as exchanges:
+            while self._client.updates_in_batches:
+                if self._outbox and self._exchanging < EXCHANGES_IN_FLIGHT:
+                    batch, self._outbox = self._outbox[:MAX_BATCH], self._outbox[MAX_BATCH:]
+                    self._exchanging += 1
+                    exchanges.start_soon(self._exchange, batch)
+                elif self._slots_left == 0 and not self._outbox:
+                    return
+                else:
+                    await self._changed("_outbox_changed")
+        # The server has no update-batch: what waits goes the other way, as will every
+        # later result (_post checks the client).
+        batch, self._outbox = self._outbox, []
+        for result, body in batch:
+            await self._post(result, body)
+
+    async def _exchange(self, batch: list[tuple[TaskResult, bytes]]) -> None:
+        """One update-batch request (``_exchanging`` counted up by the caller)."""
+        assert self._sender is not None
+        count = max(0, self._room())
+        started = trio.current_time()
+        self._requested += count
+        answer: BatchAnswer | None = None
+        try:
+            with trio.CancelScope(shield=True) as scope:
+                self._request_scopes.add(scope)
+                answer = await self._client.update_batch(
+                    self.agent.agent_id,
+                    [body for _, body in batch],
+                    count=count,
+                    worker_id=self.agent.worker_id,
+                    domain=self.agent.spec.domain,
+                )
+        except ConductorError as exc:
+            log.debug("%s: update-batch failed (%s); posting one by one", self._name, exc)
+            for result, body in batch:
+                await self._sender.send(result, body)  # retried there
+            return
+        finally:
+            self._request_scopes.discard(scope)
+            self._exchanging -= 1
+            self._unreserve(count)
+            self._outbox_changed.set()
+        if answer is None:
+            log.info("%s: the server has no update-batch; posting results one by one", self._name)
+            for result, body in batch:
+                await self._post(result, body)
+            return
+        self._pace.round_trip(trio.current_time() - started)
+        for task_id in answer.unknown_task_ids:
+            log.warning(
+                "%s: the server no longer knows task %s; its result is dropped", self._name, task_id
+            )
+        self._arrived(answer.tasks)
+
     # -- one task ------------------------------------------------------------------------
 
-    async def _run_slot(self, task: Task) -> None:
-        """Run ``task``, then each next task its result's answer brings, in one slot."""
-        next_task: Task | None = task
-        try:
-            while next_task is not None:
-                next_task = await self._run_task(next_task)
-                if next_task is not None and self._stopping:
-                    self._hand_back(next_task)
-                    next_task = None
-        finally:
-            self._slots.give(1)
+    async def _slot(self) -> None:
+        """One worker slot: run tasks from the buffer until it closes.
 
-    async def _run_task(self, task: Task) -> Task | None:
-        """Run one task and post its result; returns the next task when the answer had one."""
-        assert self._sender is not None
-        started = time.time()
-        logger = TaskLogger(self._name, task.task_id, self.agent.task_log_level)
-        outcome: Outcome | None = None
+        One cancel scope serves every task of the slot (its deadline is the shutdown
+        grace, set by :meth:`stop`): entering a scope per task costs more than a no-op
+        handler does. A handler the deadline cuts short ends the slot, after its result.
+        """
+        current: _Running | None = None
         with trio.CancelScope(deadline=self._deadline) as scope:
             self._task_scopes.add(scope)
-            self._running += 1
-            self._leases.hold(task)
             try:
-                outcome = await invoke(self.agent, task, logger, self._threads)
+                while (task := await self._buffer.get()) is not None:
+                    current = _Running(task, self.agent.task_log_level, self._name)
+                    self._running += 1
+                    try:
+                        outcome = await invoke(self.agent, task, current.logger, self._threads)
+                    finally:
+                        self._leases.release(task)
+                        self._running -= 1
+                    await self._finish(current, outcome)
+                    current = None
             finally:
-                self._leases.release(task)
-                self._running -= 1
                 self._task_scopes.discard(scope)
+                if current is not None:
+                    # Cut short (shutdown grace ran out): it still gets its result.
+                    with trio.CancelScope(shield=True):
+                        await self._finish(current, None)
+                self._slots_left -= 1
+                self._wake()
+
+    async def _finish(self, running: _Running, outcome: Outcome | None) -> None:
+        """Encode, record and hand on the result of a task that has run."""
+        task = running.task
+        self._pace.handler_ran(trio.current_time() - running.began)
         if outcome is None:
             outcome = Outcome.failed(
                 "the worker stopped before the task finished (its shutdown grace ran out); "
                 "the server hands the task out again"
             )
-        result, body = self._encode(task, outcome, logger)
+        result, body = self._encode(task, outcome, running.logger)
         self.stats.count(result.status)
-        self._report(task, result, started)
-        if self._stopping or not self._client.updates_lease_next:
-            await self._sender.send(result, body)
-            return None
-        try:
-            return await self._client.update_and_poll(body)
-        except ConductorError:
-            await self._sender.send(result, body)  # retried there, off this slot
-            return None
+        self._report(task, result, running.started)
+        with trio.CancelScope(shield=True):  # the slot's deadline must not lose a result
+            await self._post(result, body)
 
     def _encode(self, task: Task, outcome: Outcome, logger: TaskLogger) -> tuple[TaskResult, bytes]:
         lines = list(logger.lines)

@@ -36,8 +36,8 @@ RETRY_FLOOR_S = 0.5
 @attrs.define(eq=False)
 class _Lease:
     task_id: str
+    workflow_id: str | None
     interval: float
-    body: bytes
     ticket: int = 0
     """Which schedule entry is current; older entries for this lease are ignored."""
 
@@ -65,16 +65,8 @@ class LeaseKeeper:
         """Start renewing ``task``'s lease (nothing when it has no response timeout)."""
         if task.response_timeout_seconds <= 0:
             return
-        body = encode_result(
-            TaskResult(
-                task_id=task.task_id,
-                status=TaskResultStatus.IN_PROGRESS,
-                workflow_instance_id=task.workflow_instance_id,
-                worker_id=self._worker_id,
-                extend_lease=True,
-            )
-        )
-        lease = _Lease(task.task_id, task.response_timeout_seconds / 2, body)
+        # Nothing is encoded here: nearly every task is released before its first renewal.
+        lease = _Lease(task.task_id, task.workflow_instance_id, task.response_timeout_seconds / 2)
         self._leases[task.task_id] = lease
         self._schedule_at(lease, trio.current_time() + lease.interval)
 
@@ -117,8 +109,17 @@ class LeaseKeeper:
                     await self._changed.wait()
 
     async def _renew(self, lease: _Lease) -> None:
+        body = encode_result(
+            TaskResult(
+                task_id=lease.task_id,
+                status=TaskResultStatus.IN_PROGRESS,
+                workflow_instance_id=lease.workflow_id,
+                worker_id=self._worker_id,
+                extend_lease=True,
+            )
+        )
         try:
-            await self._client.update_json(lease.body)
+            await self._client.update_json(body)
         except RequestRejected as exc:
             log.warning("%s: task %s lost its lease: %s", self._agent, lease.task_id, exc)
             return

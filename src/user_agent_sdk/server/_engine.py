@@ -310,17 +310,19 @@ class TaskEngine:
         appear once per batch (:class:`DuplicateResult` otherwise, before anything changes).
         """
         seen: set[str] = set()
-        unknown: list[str] = []
-        applies: list[Callable[[sqlite3.Connection], None]] = []
         for result in results:
             if result.task_id in seen:
                 raise DuplicateResult(f"task {result.task_id!r} has two results in this batch")
             seen.add(result.task_id)
-            try:
-                _, apply = self._prepare(result)
-            except TaskNotFound:
+        rows = self._store.get_tasks(list(seen))  # one query for the whole batch
+        unknown: list[str] = []
+        applies: list[Callable[[sqlite3.Connection], None]] = []
+        for result in results:
+            row = rows.get(result.task_id)
+            if row is None:
                 unknown.append(result.task_id)
                 continue
+            apply = self._prepare_for(result, row)
             if apply is not None:
                 applies.append(apply)
         now = self._clock()
@@ -344,6 +346,12 @@ class TaskEngine:
         row = self._store.get_task(result.task_id)
         if row is None:
             raise TaskNotFound(result.task_id)
+        return row, self._prepare_for(result, row)
+
+    def _prepare_for(
+        self, result: TaskResult, row: TaskRow
+    ) -> Callable[[sqlite3.Connection], None] | None:
+        """The write that applies ``result`` to the task ``row`` (None: nothing to do)."""
         if row.status.is_terminal:
             log.info(
                 "ignored %s for task %s: the attempt already ended as %s",
@@ -351,7 +359,7 @@ class TaskEngine:
                 row.id,
                 row.status.value,
             )
-            return row, None
+            return None
         now = self._clock()
         output = {**row.output, **result.output_data}
 
@@ -361,7 +369,7 @@ class TaskEngine:
                 self._store.add_logs(db, row.id, lines)
             self._apply(db, row, result, output, now)
 
-        return row, apply
+        return apply
 
     def _apply(
         self,
