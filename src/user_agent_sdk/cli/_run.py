@@ -30,6 +30,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ABORTED = 130
+SYNC_SWITCH_INTERVAL_S = 0.0005
+"""The GIL switch interval while sync handlers run (Python's default is 5 ms): a handler
+thread that returns waits at most this long for the event loop thread to let go of the
+GIL, instead of up to 5 ms, which on 10 ms handlers cost a sixth of the throughput."""
 
 
 class _ScriptError(Exception):
@@ -124,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, _ScriptError) as exc:
         print(f"useragent run: {exc}", file=sys.stderr)
         return exc.code if isinstance(exc, _ScriptError) else EXIT_USAGE
+    if any(not spec.is_async for spec in specs):
+        # This process is ours (an embedding program keeps its own setting).
+        sys.setswitchinterval(min(sys.getswitchinterval(), SYNC_SWITCH_INTERVAL_S))
     try:
         aborted = trio.run(_serve_recording, settings, specs, args.db_path)
     except (AuthenticationError, HistoryError, BaseExceptionGroup) as error:

@@ -51,6 +51,7 @@ from ._observer import ExecutionObserver, ExecutionRecord
 from ._outcome import Outcome, encode, task_result, unserializable
 from ._pace import Pace
 from ._sender import ResultSender
+from ._threads import SlotThread
 
 log = logging.getLogger("user_agent_sdk.runtime")
 
@@ -120,7 +121,6 @@ class AgentRunner:
         self._client = client
         self._observer = observer
         self._name = agent.spec.name
-        self._threads = trio.CapacityLimiter(agent.workers)
         self._buffer = TaskBuffer()
         self._pace = Pace(agent.workers)
         self._stopping = False
@@ -439,6 +439,7 @@ class AgentRunner:
         handler does. A handler the deadline cuts short ends the slot, after its result.
         """
         current: _Running | None = None
+        thread = SlotThread(f"useragent-{self._name}")
         with trio.CancelScope(deadline=self._deadline) as scope:
             self._task_scopes.add(scope)
             try:
@@ -446,13 +447,14 @@ class AgentRunner:
                     current = _Running(task, self.agent.task_log_level, self._name)
                     self._running += 1
                     try:
-                        outcome = await invoke(self.agent, task, current.logger, self._threads)
+                        outcome = await invoke(self.agent, task, current.logger, thread)
                     finally:
                         self._leases.release(task)
                         self._running -= 1
                     await self._finish(current, outcome)
                     current = None
             finally:
+                thread.close()
                 self._task_scopes.discard(scope)
                 if current is not None:
                     # Cut short (shutdown grace ran out): it still gets its result.

@@ -6,12 +6,12 @@ import functools
 from typing import Any
 
 import attrs
-import trio
 
 from .._registry import AgentSpec, Injection, TaskContext
 from ..conductor import JsonObject, Task
 from ._logs import TaskLogger
 from ._outcome import Outcome
+from ._threads import SlotThread
 
 PLATFORM_TASK_ID = "__task_id__"
 PLATFORM_AGENT_ID = "__deployed_workflow_id__"
@@ -80,12 +80,10 @@ def context(agent: Agent, task: Task, logger: TaskLogger) -> TaskContext:
     )
 
 
-async def invoke(
-    agent: Agent, task: Task, logger: TaskLogger, threads: trio.CapacityLimiter
-) -> Outcome:
+async def invoke(agent: Agent, task: Task, logger: TaskLogger, thread: SlotThread) -> Outcome:
     """Run the handler once and say how it ended.
 
-    Async handlers run in the caller's task; sync ones in a worker thread of ``threads``.
+    Async handlers run in the caller's task; sync ones on the slot's ``thread``.
     Cancellation propagates (a sync handler's thread is abandoned and runs on unobserved).
     """
     handler = agent.spec.handler
@@ -94,9 +92,7 @@ async def invoke(
         if agent.spec.is_async:
             value = await handler(**kwargs)
         else:
-            value = await trio.to_thread.run_sync(
-                functools.partial(handler, **kwargs), limiter=threads, abandon_on_cancel=True
-            )
+            value = await thread.run(functools.partial(handler, **kwargs))
     except (Exception, SystemExit) as exc:
         return Outcome.raised(exc)
     return Outcome.returned(value)
