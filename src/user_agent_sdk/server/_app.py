@@ -18,7 +18,6 @@ import cattrs
 
 from ..conductor import (
     StartWorkflowRequest,
-    Task,
     TaskDef,
     TaskResult,
     camel_case,
@@ -26,8 +25,16 @@ from ..conductor import (
     to_json_obj,
 )
 from ._auth import TokenIssuer
-from ._engine import DuplicateResult, Submission, TaskEngine, TaskNotFound, TaskSettings
+from ._engine import (
+    DuplicateResult,
+    Submission,
+    TaskEngine,
+    TaskNotFound,
+    TaskSettings,
+    task_json,
+)
 from ._http import HTTPError, Request, Response
+from ._store import TaskRow
 
 T = TypeVar("T")
 
@@ -175,9 +182,9 @@ class ServerApp:
             count=_int_query(request, "count", 1, 1, MAX_BATCH),
             timeout_ms=_int_query(request, "timeout", 100, 0, MAX_POLL_TIMEOUT_MS),
         )
-        return self._handing_out(tasks, to_json_obj(tasks))
+        return self._handing_out(tasks, [task_json(task) for task in tasks])
 
-    def _handing_out(self, tasks: list[Task], body: Any) -> Response:
+    def _handing_out(self, tasks: list[TaskRow], body: Any) -> Response:
         """The answer to a poll; if it cannot be delivered, the tasks go back to the queue."""
         if not tasks:
             return Response.no_content()
@@ -189,7 +196,7 @@ class ServerApp:
             worker_id=request.query_value("workerid"),
             domain=request.query_value("domain") or "",
         )
-        return self._handing_out(tasks, to_json_obj(tasks[0]) if tasks else None)
+        return self._handing_out(tasks, task_json(tasks[0]) if tasks else None)
 
     async def _update(self, request: Request, params: dict[str, str]) -> Response:
         result = _decode(request, TaskResult)
@@ -203,7 +210,7 @@ class ServerApp:
         except TaskNotFound:
             raise HTTPError(404, f"no task found with id {result.task_id!r}") from None
         tasks = [] if task is None else [task]
-        return self._handing_out(tasks, to_json_obj(task) if task else None)
+        return self._handing_out(tasks, task_json(task) if task else None)
 
     async def _update_batch(self, request: Request, params: dict[str, str]) -> Response:
         """Our extension: many results, and the next tasks of one queue, in one request.
@@ -225,7 +232,7 @@ class ServerApp:
             )
         except DuplicateResult as exc:
             raise HTTPError(400, str(exc)) from None
-        body = {"tasks": to_json_obj(tasks), "unknownTaskIds": unknown}
+        body = {"tasks": [task_json(task) for task in tasks], "unknownTaskIds": unknown}
         if not tasks:
             return Response.json(body)
         return attrs.evolve(Response.json(body), on_undelivered=lambda: self._engine.release(tasks))
