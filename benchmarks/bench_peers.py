@@ -3,8 +3,8 @@
 Contenders (``--contenders``; peers are installed once into ``.nox/peers/<name>``):
 ``ours`` (``useragent run -w 32``, Conductor flavour: the headline), ``ours-akabot`` (the
 same in the akaBot flavour), ``user-agent-sdk`` (0.2.0, ``--workers 32``),
-``conductor-python`` (2.x TaskHandler, ``thread_count=32``) and ``raw`` (the limit: batch
-poll + update, no handler).
+``conductor-python`` (2.x TaskHandler, ``thread_count=32``) and ``raw`` (batch poll + one
+update per task, no handler: the standard requests' least client work).
 
 Workloads (``--workloads``): ``noop``, ``async-10ms``, ``sync-10ms``.
 

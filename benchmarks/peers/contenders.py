@@ -7,10 +7,10 @@
 - ``user-agent-sdk``: the reference akaBot SDK 0.2.0, ``useragent run agent.py --workers 32``
   with the same ``credentials.json``, from its own venv;
 - ``conductor-python``: the official Conductor client 2.x, a ``TaskHandler`` program;
-- ``raw``: the limit, :mod:`raw_client` (batch poll + one plain update per task, no
-  handler): the least client CPU per task. A client that posts results with
-  ``update-v2`` (one request per task instead of an update plus a share of a poll) can
-  move more tasks per second through the same server than this one.
+- ``raw``: :mod:`raw_client` (batch poll + one plain update per task, no handler): the
+  least client CPU per task on Conductor's standard requests. Not a ceiling: a client
+  posting many results per request (``update-batch``, as ours does against this server)
+  costs the server less per task and moves more tasks per second than this one.
 """
 
 from __future__ import annotations
@@ -138,5 +138,5 @@ def build(name: str) -> Contender:
         label = f"conductor-python {env.version}"
         return Contender(name, label, env.version, env.python_version, _conductor_python(env))
     if name == "raw":
-        return Contender(name, "raw client (limit)", "-", here, _raw)
+        return Contender(name, "raw client (poll + update)", "-", here, _raw)
     raise SystemExit(f"unknown contender {name!r}: choose from {', '.join(ALL)}")

@@ -1,4 +1,4 @@
-"""The limit: the least a client can do to move tasks, with no handler at all.
+"""The floor of the standard protocol: the least client work per task, no handler at all.
 
 Run by the harness as its own process (stdlib only, so it starts fast and costs little):
 ``python raw_client.py TASK_TYPE [--lanes 8] [--batch 4]``, with the server and its

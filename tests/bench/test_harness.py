@@ -66,6 +66,6 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
 
     table = (tmp_path / "bench.md").read_text()
     assert "ours" in table
-    assert "raw client (limit)" in table
+    assert "raw client (poll + update)" in table
     assert "(a) no-op handler" in done.stdout  # the rich table reached the terminal
     assert (tmp_path / "bench.png").exists() == chart
