@@ -1,8 +1,9 @@
 """update-v2: a result and the next task in one request, and the fall-back on servers without it.
 
-The older server is real: an HTTP server on loopback that forwards every request to the
-embedded server except ``POST /api/tasks/update-v2``, which it answers as a Conductor
-release without that endpoint does (405 or 404).
+The older server is real: an HTTP server on loopback (tests/runtime/forwarding.py) that
+forwards every request to the embedded server except ``POST /api/tasks/update-v2`` and
+our update-batch extension, which it answers as a Conductor release without those
+endpoints does (405 or 404).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from contextlib import asynccontextmanager
 import attrs
 import httpx
 import pytest
-import trio
 
 from user_agent_sdk.conductor import (
     CONDUCTOR,
@@ -27,40 +27,19 @@ from user_agent_sdk.conductor import (
     encode_result,
 )
 from user_agent_sdk.server import RunningServer
-from user_agent_sdk.server._http import Request, Response, serve_http
 
+from .forwarding import UPDATE_BATCH, UPDATE_V2, forwarding
 from .support import agents, finished, running, settings_for, submit, submit_many, workflow
-
-UPDATE_V2 = "/api/tasks/update-v2"
-UPDATE_BATCH = "/api/tasks/update-batch/"
 
 
 @asynccontextmanager
 async def older_conductor(
     server: RunningServer, answer: int
 ) -> AsyncIterator[tuple[str, Counter[str]]]:
-    """A server without update-v2 in front of ``server``: its API URL and the paths it saw."""
-    seen: Counter[str] = Counter()
-    async with httpx.AsyncClient(base_url=server.base_url) as upstream:
-
-        async def forward(request: Request) -> Response:
-            seen[UPDATE_BATCH if request.path.startswith(UPDATE_BATCH) else request.path] += 1
-            if request.path == UPDATE_V2 or request.path.startswith(UPDATE_BATCH):
-                return Response.json({"status": answer, "error": "no such endpoint"}, answer)
-            query = {name: values[-1] for name, values in request.query.items()}
-            reply = await upstream.request(
-                request.method,
-                request.path,
-                params=query,
-                content=request.body,
-                headers={"content-type": request.headers.get("content-type", "application/json")},
-            )
-            return Response(reply.status_code, reply.content, reply.headers.get("content-type"))
-
-        async with trio.open_nursery() as nursery:
-            port = await nursery.start(serve_http, forward, "127.0.0.1", 0)
-            yield f"http://127.0.0.1:{port}/api", seen
-            nursery.cancel_scope.cancel()
+    """A server without update-v2 (nor update-batch) in front of ``server``: its API URL
+    and the paths it saw."""
+    async with forwarding(server, missing=(UPDATE_V2, UPDATE_BATCH), answer=answer) as forwarder:
+        yield forwarder.api_url, forwarder.seen
 
 
 def _completed(task_id: str, n: int) -> bytes:

@@ -378,8 +378,11 @@ class AgentRunner:
             while self._client.updates_in_batches:
                 if self._outbox and self._exchanging < EXCHANGES_IN_FLIGHT:
                     batch, self._outbox = self._outbox[:MAX_BATCH], self._outbox[MAX_BATCH:]
+                    # Reserved now, with the batch cut, so the room is counted once.
+                    count = max(0, self._room())
+                    self._requested += count
                     self._exchanging += 1
-                    exchanges.start_soon(self._exchange, batch)
+                    exchanges.start_soon(self._exchange, batch, count)
                 elif self._slots_left == 0 and not self._outbox:
                     return
                 else:
@@ -390,12 +393,11 @@ class AgentRunner:
         for result, body in batch:
             await self._post(result, body)
 
-    async def _exchange(self, batch: list[tuple[TaskResult, bytes]]) -> None:
-        """One update-batch request (``_exchanging`` counted up by the caller)."""
+    async def _exchange(self, batch: list[tuple[TaskResult, bytes]], count: int) -> None:
+        """One update-batch request leasing up to ``count`` tasks (reserved by the caller,
+        which also counted up ``_exchanging``)."""
         assert self._sender is not None
-        count = max(0, self._room())
         started = trio.current_time()
-        self._requested += count
         answer: BatchAnswer | None = None
         try:
             with trio.CancelScope(shield=True) as scope:

@@ -15,9 +15,10 @@ class Pace:
     A worker that asks for a task only once a slot is idle leaves that slot idle for a
     round trip per task: with 10 ms handlers and a 2 ms round trip, a sixth of its
     capacity. Holding a few leased tasks in reserve hides the trip. The reserve is what
-    the slots use up in :data:`ROUND_TRIPS_COVERED` round trips, at most a quarter of the
-    slots (at least one); with handlers much longer than a round trip it is zero, so a
-    slow agent never sits on tasks that another worker could start.
+    the slots use up in :data:`ROUND_TRIPS_COVERED` round trips, at most twice the number
+    of slots (a batch's answer can be a round trip late while the slots drain the buffer);
+    with handlers much longer than a round trip it is zero, so a slow agent never sits on
+    tasks that another worker could start.
     """
 
     def __init__(self, workers: int) -> None:

@@ -1,0 +1,184 @@
+"""The runtime's task buffer (leased tasks waiting for a slot) and its pace (the reserve)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import trio
+import trio.testing
+from hypothesis import given
+from hypothesis import strategies as st
+
+from user_agent_sdk.conductor import Task
+from user_agent_sdk.runtime._buffer import TaskBuffer
+from user_agent_sdk.runtime._pace import ROUND_TRIPS_COVERED, Pace
+
+
+def _tasks(*ids: str) -> list[Task]:
+    return [Task(task_id=task_id) for task_id in ids]
+
+
+def _ids(tasks: Sequence[Task | None]) -> list[str | None]:
+    return [None if task is None else task.task_id for task in tasks]
+
+
+def _limit(workers: int) -> int:
+    """The most a reserve can be: twice the slots (Pace's docstring, the README)."""
+    return 2 * workers
+
+
+# -- TaskBuffer ----------------------------------------------------------------------------
+
+
+async def test_tasks_come_out_of_the_buffer_in_the_order_they_went_in() -> None:
+    buffer = TaskBuffer()
+    buffer.put(_tasks("a", "b"))
+    buffer.put(_tasks("c"))
+    buffer.put([])
+    assert len(buffer) == 3
+    assert _ids([await buffer.get() for _ in range(3)]) == ["a", "b", "c"]
+    assert len(buffer) == 0
+
+
+async def test_get_waits_until_a_task_is_put() -> None:
+    buffer = TaskBuffer()
+    got: list[Task | None] = []
+
+    async def getter() -> None:
+        got.append(await buffer.get())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(getter)
+        await trio.testing.wait_all_tasks_blocked()
+        assert (got, buffer.waiting) == ([], 1)  # parked, not returned
+        buffer.put(_tasks("a"))
+    assert _ids(got) == ["a"]
+    assert (buffer.waiting, len(buffer)) == (0, 0)
+
+
+async def test_a_put_wakes_one_waiting_getter_per_task() -> None:
+    buffer = TaskBuffer()
+    got: list[Task | None] = []
+
+    async def getter() -> None:
+        got.append(await buffer.get())
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(3):
+            nursery.start_soon(getter)
+        await trio.testing.wait_all_tasks_blocked()
+        assert buffer.waiting == 3
+        buffer.put(_tasks("a", "b"))
+        await trio.testing.wait_all_tasks_blocked()
+        assert sorted(task.task_id for task in got if task is not None) == ["a", "b"]
+        assert len(got) == 2
+        assert (buffer.waiting, len(buffer)) == (1, 0)  # the third still waits
+        buffer.put(_tasks("c"))
+    assert _ids(got)[2] == "c"
+    assert buffer.waiting == 0
+
+
+async def test_a_cancelled_getter_stops_counting_and_takes_nothing() -> None:
+    buffer = TaskBuffer()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(buffer.get)
+        await trio.testing.wait_all_tasks_blocked()
+        assert buffer.waiting == 1
+        nursery.cancel_scope.cancel()
+    assert buffer.waiting == 0
+    buffer.put(_tasks("a"))
+    assert _ids([await buffer.get()]) == ["a"]
+
+
+async def test_close_returns_the_tasks_waiting_and_get_returns_none_from_then_on() -> None:
+    buffer = TaskBuffer()
+    buffer.put(_tasks("a", "b"))
+    assert _ids(buffer.close()) == ["a", "b"]
+    assert len(buffer) == 0
+    assert await buffer.get() is None
+    assert buffer.close() == []  # nothing left the second time
+
+
+async def test_close_wakes_every_waiting_getter_with_none() -> None:
+    buffer = TaskBuffer()
+    got: list[Task | None] = []
+
+    async def getter() -> None:
+        got.append(await buffer.get())
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            for _ in range(3):
+                nursery.start_soon(getter)
+            await trio.testing.wait_all_tasks_blocked()
+            assert buffer.waiting == 3
+            assert buffer.close() == []
+    assert got == [None, None, None]
+    assert buffer.waiting == 0
+
+
+# -- Pace ----------------------------------------------------------------------------------
+
+
+def _pace(workers: int, handler_s: float | None, round_trip_s: float | None) -> Pace:
+    pace = Pace(workers)
+    if handler_s is not None:
+        pace.handler_ran(handler_s)
+    if round_trip_s is not None:
+        pace.round_trip(round_trip_s)
+    return pace
+
+
+def test_no_reserve_until_both_a_handler_time_and_a_round_trip_are_known() -> None:
+    assert _pace(4, None, None).reserve() == 0
+    assert _pace(4, 0.001, None).reserve() == 0
+    assert _pace(4, None, 0.5).reserve() == 0
+    assert _pace(4, 0.001, 0.5).reserve() > 0  # the same two together do give a reserve
+
+
+def test_handlers_much_longer_than_a_round_trip_get_no_reserve() -> None:
+    # 8 slots free up 8 * 3 * 2 ms / 1 s = 0.048 tasks in three round trips.
+    assert _pace(8, 1.0, 0.002).reserve() == 0
+    assert _pace(2, 0.3, 0.005).reserve() == 0  # the runtime test's case, at 5 ms a trip
+    assert _pace(64, 10.0, 0.05).reserve() == 0
+
+
+def test_near_zero_handler_time_gives_the_whole_limit_and_no_more() -> None:
+    for workers in (1, 4, 8, 100):
+        assert _pace(workers, 0.0, 0.001).reserve() == _limit(workers)
+        assert _pace(workers, 1e-9, 10.0).reserve() == _limit(workers)
+
+
+def test_the_reserve_grows_with_the_round_trip() -> None:
+    # Powers of two, so that the arithmetic is exact: 4 * 3 * rt / 0.125 s.
+    reserves = [_pace(4, 0.125, 2.0**-k).reserve() for k in (7, 6, 5, 4, 3)]
+    assert reserves == [0, 1, 3, 6, 8]  # 0.75, 1.5, 3, 6, then 12 capped at 2 x 4
+
+
+def test_the_reserve_follows_the_average_round_trip_not_the_last() -> None:
+    pace = _pace(4, 0.125, 2.0**-4)
+    assert pace.reserve() == 6
+    pace.round_trip(2.0**-7)  # one fast trip moves the average a tenth of the way
+    assert pace.reserve() == 5
+    for _ in range(100):
+        pace.round_trip(2.0**-7)
+    assert pace.reserve() == 0
+
+
+@given(
+    workers=st.integers(min_value=1, max_value=256),
+    handler_s=st.floats(min_value=0.0, max_value=60.0, allow_nan=False),
+    round_trips=st.lists(
+        st.floats(min_value=0.0, max_value=5.0, allow_nan=False), min_size=2, max_size=6
+    ),
+)
+def test_the_reserve_stays_within_its_limit_and_never_shrinks_as_trips_grow(
+    workers: int, handler_s: float, round_trips: list[float]
+) -> None:
+    reserves = [_pace(workers, handler_s, trip).reserve() for trip in sorted(round_trips)]
+    assert all(0 <= reserve <= _limit(workers) for reserve in reserves)
+    assert reserves == sorted(reserves)
+    # Against the formula: what the slots use up in ROUND_TRIPS_COVERED round trips.
+    longest = max(round_trips)
+    expected = int(workers * ROUND_TRIPS_COVERED * longest / max(handler_s, 1e-6))
+    assert reserves[-1] == min(_limit(workers), expected)
