@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextvars
+import functools
 import threading
 import time
 
 import pytest
 import trio
 
-from user_agent_sdk.runtime._threads import SlotThread
+from user_agent_sdk.runtime._threads import Returns, SlotThread
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
 
@@ -89,3 +90,25 @@ async def test_an_already_cancelled_caller_runs_nothing() -> None:
         await thread.run(lambda: ran.append(1))
     assert ran == []
     assert _threads_named("slot-precancelled") == []  # no thread was even started
+
+
+async def test_many_slots_sharing_one_way_back_each_get_their_own_results() -> None:
+    returns = Returns(trio.lowlevel.current_trio_token())
+    threads = [SlotThread("slot-shared", returns) for _ in range(16)]
+    got: dict[int, list[int]] = {}
+
+    def answer(value: int) -> int:
+        time.sleep(0.001)  # returns overlap, so hand-backs carry several at once
+        return value
+
+    async def slot(n: int) -> None:
+        got[n] = [await threads[n].run(functools.partial(answer, n * 1000 + i)) for i in range(20)]
+
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            for n in range(len(threads)):
+                nursery.start_soon(slot, n)
+    assert got == {n: [n * 1000 + i for i in range(20)] for n in range(len(threads))}
+    for thread in threads:
+        thread.close()
+    await _wait_gone("slot-shared")

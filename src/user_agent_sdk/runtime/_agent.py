@@ -51,7 +51,7 @@ from ._observer import ExecutionObserver, ExecutionRecord
 from ._outcome import Outcome, encode, task_result, unserializable
 from ._pace import Pace
 from ._sender import ResultSender
-from ._threads import SlotThread
+from ._threads import Returns, SlotThread
 
 log = logging.getLogger("user_agent_sdk.runtime")
 
@@ -140,6 +140,8 @@ class AgentRunner:
         self._work: trio.Nursery | None = None
         self._sender: ResultSender | None = None
         self._leases = LeaseKeeper(client, agent.worker_id, agent.spec.name)
+        self._returns: Returns | None = None
+        """Shared by the slots' threads: calls that return together cost one wake-up."""
 
     @property
     def running(self) -> int:
@@ -159,6 +161,7 @@ class AgentRunner:
                 await keeper.start(self._leases.run)
                 async with trio.open_nursery() as work:
                     self._work = work
+                    self._returns = Returns(trio.lowlevel.current_trio_token())
                     self._slots_left = self.agent.workers
                     for _ in range(self.agent.workers):
                         work.start_soon(self._slot)
@@ -441,7 +444,7 @@ class AgentRunner:
         handler does. A handler the deadline cuts short ends the slot, after its result.
         """
         current: _Running | None = None
-        thread = SlotThread(f"useragent-{self._name}")
+        thread = SlotThread(f"useragent-{self._name}", self._returns)
         with trio.CancelScope(deadline=self._deadline) as scope:
             self._task_scopes.add(scope)
             try:
