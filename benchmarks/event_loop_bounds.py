@@ -11,10 +11,10 @@ runtime's figures for (b) and (c) are to be read against these, not against 3,20
 from __future__ import annotations
 
 import argparse
-import functools
 import queue
 import threading
 import time
+from collections.abc import Awaitable, Callable
 
 import outcome
 import trio
@@ -64,9 +64,9 @@ async def _thread_sleeps(total: int) -> None:
             nursery.start_soon(slot)
 
 
-def _measure(name: str, total: int, run: functools.partial[object]) -> None:
+def _measure(name: str, total: int, run: Callable[[int], Awaitable[None]]) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
-    trio.run(run)
+    trio.run(run, total)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"{name}: {total / wall:,.0f} calls/s, {cpu / total * 1e3:.3f} ms CPU per call")
 
@@ -76,10 +76,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=8000)
     args = parser.parse_args()
     print(f"{SLOTS} at once, {SLEEP_S * 1e3:.0f} ms each; ideal {SLOTS / SLEEP_S:,.0f}/s")
-    _measure(
-        "trio tasks, await trio.sleep", args.tasks, functools.partial(_trio_sleeps, args.tasks)
-    )
-    _measure("threads, time.sleep", args.tasks, functools.partial(_thread_sleeps, args.tasks))
+    _measure("trio tasks, await trio.sleep", args.tasks, _trio_sleeps)
+    _measure("threads, time.sleep", args.tasks, _thread_sleeps)
 
 
 if __name__ == "__main__":
