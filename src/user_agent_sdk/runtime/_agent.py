@@ -95,6 +95,25 @@ class AgentStats:
                 self.handed_back += 1
 
 
+class _Signal:
+    """A re-armable event for a waiter that re-checks its condition around each wait.
+
+    :meth:`wait` returns after the next :meth:`set`; a set that came before the wait is
+    consumed (the caller has just checked the condition it stood for).
+    """
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        if self._event.is_set():
+            self._event = trio.Event()
+        await self._event.wait()
+
+
 class _Running:
     """A task a slot has started, and what its result will need."""
 
@@ -132,8 +151,8 @@ class AgentRunner:
         """Tasks asked for by requests in flight (polls, update-batch, update-v2)."""
         self._outbox: list[tuple[TaskResult, bytes]] = []
         self._exchanging = 0
-        self._outbox_changed = trio.Event()
-        self._room_changed = trio.Event()
+        self._outbox_changed = _Signal()
+        self._room_changed = _Signal()
         self._posts = trio.Semaphore(max(1, agent.workers))
         self._poller_scope = trio.CancelScope()
         self._request_scopes: set[trio.CancelScope] = set()
@@ -216,13 +235,6 @@ class AgentRunner:
         self._outbox_changed.set()
         self._room_changed.set()
 
-    async def _changed(self, event_name: str) -> None:
-        event: trio.Event = getattr(self, event_name)
-        if event.is_set():
-            event = trio.Event()
-            setattr(self, event_name, event)
-        await event.wait()
-
     def _arrived(self, tasks: list[Task]) -> None:
         """Tasks leased to this worker: into the buffer, or back to the queue if stopping."""
         if not tasks:
@@ -285,7 +297,7 @@ class AgentRunner:
             room = self._room()
             if room > 0 and not posting:
                 return room
-            await self._changed("_room_changed")
+            await self._room_changed.wait()
         return 0
 
     async def _poll(self, width: int, long_poll_ms: int) -> list[Task]:
@@ -389,7 +401,7 @@ class AgentRunner:
                 elif self._slots_left == 0 and not self._outbox:
                     return
                 else:
-                    await self._changed("_outbox_changed")
+                    await self._outbox_changed.wait()
         # The server has no update-batch: what waits goes the other way, as will every
         # later result (_post checks the client).
         batch, self._outbox = self._outbox, []
