@@ -21,7 +21,13 @@ from ..conductor import AuthenticationError
 from ..config import ConfigError, Settings, load_settings
 from ..history import DEFAULT_DB_PATH, HistoryError, record_history
 from ..profiles import profile_agent
-from ..runtime import ExecutionObserver, Runtime, resolve_agents, serve
+from ..runtime import (
+    ExecutionObserver,
+    Runtime,
+    resolve_agents,
+    run_with_precise_timers,
+    serve,
+)
 from . import _errors, _logging
 
 log = logging.getLogger("user_agent_sdk.cli")
@@ -132,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         # This process is ours (an embedding program keeps its own setting).
         sys.setswitchinterval(min(sys.getswitchinterval(), SYNC_SWITCH_INTERVAL_S))
     try:
-        aborted = trio.run(_serve_recording, settings, specs, args.db_path)
+        aborted = run_with_precise_timers(_serve_recording, settings, specs, args.db_path)
     except (AuthenticationError, HistoryError, BaseExceptionGroup) as error:
         # Both come out of nurseries, wrapped in groups.
         problem = _errors.find(error, AuthenticationError) or _errors.find(error, HistoryError)

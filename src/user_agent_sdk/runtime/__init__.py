@@ -9,6 +9,7 @@ Start it inside a trio program::
 """
 
 from ._agent import AgentStats
+from ._clock import PreciseClock, run_with_precise_timers
 from ._errors import NonRetryableException
 from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
@@ -19,8 +20,10 @@ __all__ = [
     "ExecutionObserver",
     "ExecutionRecord",
     "NonRetryableException",
+    "PreciseClock",
     "Runtime",
     "TaskLogger",
     "resolve_agents",
+    "run_with_precise_timers",
     "serve",
 ]
