@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 
 import trio
@@ -115,6 +117,61 @@ async def test_close_wakes_every_waiting_getter_with_none() -> None:
             assert buffer.close() == []
     assert got == [None, None, None]
     assert buffer.waiting == 0
+
+
+async def test_a_thread_takes_the_oldest_task_which_counts_until_acknowledged() -> None:
+    buffer = TaskBuffer()
+    assert buffer.take_from_thread() is None
+    buffer.put(_tasks("a", "b"))
+    taken = await trio.to_thread.run_sync(buffer.take_from_thread)
+    assert _ids([taken]) == ["a"]
+    assert len(buffer) == 2  # "a" is on its way to its slot, still held by this worker
+    buffer.acknowledge()
+    assert len(buffer) == 1
+    assert _ids([await buffer.get()]) == ["b"]
+    buffer.put(_tasks("c"))
+    buffer.close()
+    assert buffer.take_from_thread() is None  # closed: threads start nothing new
+
+
+async def test_threads_taking_while_slots_get_and_a_stop_closes_hand_out_each_task_once() -> None:
+    buffer = TaskBuffer()
+    stop = threading.Event()
+    by_threads: list[list[Task]] = [[] for _ in range(4)]
+
+    def take(mine: list[Task]) -> None:
+        while not stop.is_set():
+            task = buffer.take_from_thread()
+            if task is not None:
+                mine.append(task)
+            time.sleep(0.0001)  # let trio's slots have their share
+
+    threads = [threading.Thread(target=take, args=(mine,)) for mine in by_threads]
+    for thread in threads:
+        thread.start()
+    by_slots: list[Task] = []
+
+    async def slot() -> None:
+        while (task := await buffer.get()) is not None:
+            by_slots.append(task)
+            await trio.sleep(0.0005)  # trio lets go of the GIL: the threads take theirs
+
+    ids = [str(n) for n in range(2000)]
+    with trio.fail_after(30):
+        async with trio.open_nursery() as nursery:
+            for _ in range(3):
+                nursery.start_soon(slot)
+            for start in range(0, len(ids), 100):
+                buffer.put(_tasks(*ids[start : start + 100]))
+                await trio.sleep(0.005)
+            left = buffer.close()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    handed_out = [task for mine in by_threads for task in mine] + by_slots + left
+    assert sorted(_ids(handed_out), key=lambda i: int(i or -1)) == ids
+    assert by_slots  # both kinds of taker took some
+    assert any(by_threads)
 
 
 # -- Pace ----------------------------------------------------------------------------------

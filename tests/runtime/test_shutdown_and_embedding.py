@@ -12,7 +12,16 @@ from user_agent_sdk.conductor import TaskStatus, WorkflowStatus
 from user_agent_sdk.server import MEMORY, RunningServer, ServerConfig
 from user_agent_sdk.server import serve as serve_server
 
-from .support import agents, finished, running, settings_for, submit, workflow
+from .support import (
+    agents,
+    all_finished,
+    finished,
+    running,
+    settings_for,
+    submit,
+    submit_many,
+    workflow,
+)
 
 
 async def test_two_runtimes_side_by_side_and_cancelling_the_nursery_drains_both(
@@ -157,3 +166,61 @@ async def _token(client: httpx.AsyncClient, server: RunningServer) -> str:
     response.raise_for_status()
     token: str = response.json()["token"]
     return token
+
+
+async def test_sync_slots_going_straight_on_keep_to_w_and_run_each_task_once(
+    server: RunningServer, api: httpx.AsyncClient
+) -> None:
+    import threading
+    import time
+
+    lock = threading.Lock()
+    now_running: list[int] = [0]
+    peak = [0]
+    threads: set[str] = set()
+
+    def busy(input_data: dict[str, int]) -> int:
+        with lock:
+            now_running[0] += 1
+            peak[0] = max(peak[0], now_running[0])
+            threads.add(threading.current_thread().name)
+        time.sleep(0.005)
+        with lock:
+            now_running[0] -= 1
+        return input_data["n"]
+
+    async with running(settings_for(server), agents(busy, workers=3)) as runtime:
+        ids = await submit_many(api, "busy", [{"n": n} for n in range(150)])
+        done = await all_finished(api, ids)
+        assert runtime.running == 0
+    assert sorted(found.output["result"] for found in done) == list(range(150))
+    assert all(len(found.tasks) == 1 for found in done)  # each ran once, first time
+    assert peak[0] <= 3
+    assert len(threads) == 3  # one per slot, kept from task to task
+
+
+async def test_a_follow_up_cut_short_by_the_grace_is_failed_for_another_worker(
+    server: RunningServer, api: httpx.AsyncClient
+) -> None:
+    import time
+
+    def second_is_stuck(input_data: dict[str, int]) -> None:
+        time.sleep({0: 0.3, 1: 3}.get(input_data["n"], 0))
+
+    async with running(settings_for(server), agents(second_is_stuck, workers=1)) as runtime:
+        # Instant tasks first: the worker learns to hold a reserve beyond its one slot ...
+        warm_up = await submit_many(api, "second_is_stuck", [{"n": -1}] * 20)
+        await all_finished(api, warm_up)
+        # ... so the second is leased while the first runs, and the slot's thread goes
+        # from the first straight on to the second.
+        ids = [await submit(api, "second_is_stuck", {"n": n}) for n in (0, 1)]
+        while runtime.stats().completed < 21:
+            await trio.sleep(0.01)
+        runtime.stop(grace=0.2)
+        with trio.fail_after(3):
+            await runtime.wait_stopped()
+    first, second = [await workflow(api, workflow_id) for workflow_id in ids]
+    assert first.status is WorkflowStatus.COMPLETED
+    assert second.tasks[0].status is TaskStatus.FAILED
+    assert "stopped before the task finished" in (second.tasks[0].reason_for_incompletion or "")
+    assert second.tasks[1].status is TaskStatus.SCHEDULED

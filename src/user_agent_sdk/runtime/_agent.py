@@ -7,8 +7,9 @@
     ├── lease keeper               renews the lease of every task held past half of it
     └── work nursery
         ├── slots (one per worker)  take a task from the buffer, run its handler (async:
-        │                           right here; sync: in a worker thread) in a cancel
-        │                           scope (its shutdown deadline), hand its result on
+        │                           right here; sync: on the slot's own thread, which
+        │                           may go straight on to the next buffered task) in a
+        │                           cancel scope (its shutdown deadline), hand results on
         ├── exchanger               posts the results waiting, all in one update-batch
         │                           request that also leases their replacements
         ├── poller                  asks for tasks when slots are idle and no post will
@@ -29,6 +30,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 import trio
@@ -44,7 +47,7 @@ from ..conductor import (
 )
 from ._backoff import Backoff
 from ._buffer import TaskBuffer
-from ._invoke import Agent, clean_input, invoke, platform_ids
+from ._invoke import Agent, clean_input, ended, invoke_async, platform_ids, sync_call
 from ._leases import LeaseKeeper
 from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
@@ -122,7 +125,7 @@ class _Running:
     def __init__(self, task: Task, log_level: int, agent: str) -> None:
         self.task = task
         self.started = time.time()
-        self.began = trio.current_time()
+        self.began = time.perf_counter()  # not trio's clock: a slot's thread may begin it
         self.logger = TaskLogger(agent, task.task_id, log_level)
 
 
@@ -454,36 +457,76 @@ class AgentRunner:
         One cancel scope serves every task of the slot (its deadline is the shutdown
         grace, set by :meth:`stop`): entering a scope per task costs more than a no-op
         handler does. A handler the deadline cuts short ends the slot, after its result.
+        A sync agent's thread may go straight on to the next buffered task as a call
+        returns (:meth:`_follow_in_thread`); the slot learns of it with the result and
+        owns it from then on as if it had started it.
         """
         current: _Running | None = None
-        thread = SlotThread(f"useragent-{self._name}", self._returns)
+        """Begun (counted as running) and not yet ended."""
+        thread: SlotThread[_Running] = SlotThread(
+            f"useragent-{self._name}",
+            self._returns,
+            follow=None if self.agent.spec.is_async else self._follow_in_thread,
+        )
         with trio.CancelScope(deadline=self._deadline) as scope:
             self._task_scopes.add(scope)
             try:
                 while (task := await self._buffer.get()) is not None:
-                    current = _Running(task, self.agent.task_log_level, self._name)
-                    self._running += 1
-                    try:
-                        outcome = await invoke(self.agent, task, current.logger, thread)
-                    finally:
-                        self._leases.release(task)
-                        self._running -= 1
-                    await self._finish(current, outcome)
-                    current = None
+                    current = self._begin(_Running(task, self.agent.task_log_level, self._name))
+                    if self.agent.spec.is_async:
+                        outcome = await invoke_async(self.agent, task, current.logger)
+                        finished, current = self._end(current), None
+                        await self._finish(finished, outcome)
+                        continue
+                    returned = await thread.call(sync_call(self.agent, task, current.logger))
+                    while True:
+                        finished, current = self._end(current), returned.followed
+                        if current is not None:
+                            self._buffer.acknowledge()
+                            self._begin(current)
+                        await self._finish(finished, ended(returned.outcome))
+                        if current is None:
+                            break
+                        returned = await thread.wait()
             finally:
                 thread.close()
                 self._task_scopes.discard(scope)
-                if current is not None:
-                    # Cut short (shutdown grace ran out): it still gets its result.
-                    with trio.CancelScope(shield=True):
-                        await self._finish(current, None)
+                # Cut short (shutdown grace ran out): they still get their result.
+                cut_short = [] if current is None else [self._end(current)]
+                for orphan in thread.orphans:
+                    self._buffer.acknowledge()
+                    self._leases.release(orphan.task)
+                    cut_short.append(orphan)
+                with trio.CancelScope(shield=True):
+                    for running in cut_short:
+                        await self._finish(running, None)
                 self._slots_left -= 1
                 self._wake()
+
+    def _begin(self, running: _Running) -> _Running:
+        self._running += 1
+        return running
+
+    def _end(self, running: _Running) -> _Running:
+        self._leases.release(running.task)
+        self._running -= 1
+        return running
+
+    def _follow_in_thread(self) -> tuple[Callable[[], Any], _Running] | None:
+        """On a slot's thread as its call returns: the next buffered task's call, begun
+        right there, or None (nothing waiting, or stopping) to wait for the slot."""
+        if self._stopping:
+            return None
+        task = self._buffer.take_from_thread()
+        if task is None:
+            return None
+        running = _Running(task, self.agent.task_log_level, self._name)
+        return sync_call(self.agent, task, running.logger), running
 
     async def _finish(self, running: _Running, outcome: Outcome | None) -> None:
         """Encode, record and hand on the result of a task that has run."""
         task = running.task
-        self._pace.handler_ran(trio.current_time() - running.began)
+        self._pace.handler_ran(time.perf_counter() - running.began)
         if outcome is None:
             outcome = Outcome.failed(
                 "the worker stopped before the task finished (its shutdown grace ran out); "

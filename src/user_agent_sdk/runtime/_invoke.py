@@ -1,17 +1,19 @@
-"""Calling a handler: its arguments by parameter name, sync ones in a worker thread."""
+"""Calling a handler: its arguments by parameter name; async ones in the slot's task, sync
+ones as calls for the slot's thread (see ``_threads``)."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import attrs
+import outcome
 
 from .._registry import AgentSpec, Injection, TaskContext
 from ..conductor import JsonObject, Task
 from ._logs import TaskLogger
 from ._outcome import Outcome
-from ._threads import SlotThread
 
 PLATFORM_TASK_ID = "__task_id__"
 PLATFORM_AGENT_ID = "__deployed_workflow_id__"
@@ -80,19 +82,34 @@ def context(agent: Agent, task: Task, logger: TaskLogger) -> TaskContext:
     )
 
 
-async def invoke(agent: Agent, task: Task, logger: TaskLogger, thread: SlotThread) -> Outcome:
-    """Run the handler once and say how it ended.
-
-    Async handlers run in the caller's task; sync ones on the slot's ``thread``.
-    Cancellation propagates (a sync handler's thread is abandoned and runs on unobserved).
-    """
-    handler = agent.spec.handler
-    kwargs = arguments(agent, task, logger)
+async def invoke_async(agent: Agent, task: Task, logger: TaskLogger) -> Outcome:
+    """Run an ``async def`` handler once, in the caller's task, and say how it ended.
+    Cancellation propagates."""
     try:
-        if agent.spec.is_async:
-            value = await handler(**kwargs)
-        else:
-            value = await thread.run(functools.partial(handler, **kwargs))
+        value = await agent.spec.handler(**arguments(agent, task, logger))
+    except (Exception, SystemExit) as exc:
+        return Outcome.raised(exc)
+    return Outcome.returned(value)
+
+
+def sync_call(agent: Agent, task: Task, logger: TaskLogger) -> Callable[[], Any]:
+    """A sync handler's call for one task, to run on a slot's thread; never raises (a
+    problem building the arguments is raised by the call instead)."""
+    try:
+        return functools.partial(agent.spec.handler, **arguments(agent, task, logger))
+    except Exception as exc:
+        problem = exc
+
+        def fail() -> Any:
+            raise problem
+
+        return fail
+
+
+def ended(result: outcome.Outcome[Any]) -> Outcome:
+    """How a sync handler's call ended, from what its thread captured."""
+    try:
+        value = result.unwrap()
     except (Exception, SystemExit) as exc:
         return Outcome.raised(exc)
     return Outcome.returned(value)
