@@ -46,15 +46,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    _run._configure_logging(args)
+    _run.configure_logging(args)
     try:
-        if args.profile is not None:
-            _run._profile_agents(args)  # a bad profile shows once, now
-            script = args.profile  # watched with the files beside it: the agent's code
-        else:
-            script = _run._script_path(args)
-        _run._settings(args)  # configuration mistakes show once, now, not at every restart
-    except (ConfigError, _run._ScriptError) as exc:
+        # Mistakes show once, now, rather than at every restart of the child.
+        script = _run.check_arguments(args)
+    except (ConfigError, _run.ScriptError) as exc:
         print(f"useragent dev: {exc}", file=sys.stderr)
         return _run.EXIT_USAGE
     if not script.is_file():

@@ -42,8 +42,8 @@ thread that returns waits at most this long for the event loop thread to let go 
 GIL, instead of up to 5 ms, which on 10 ms handlers cost a sixth of the throughput."""
 
 
-class _ScriptError(Exception):
-    """The agent script cannot be loaded; ``code`` is the exit code to use."""
+class ScriptError(Exception):
+    """The agents cannot be loaded (script or profile); ``code`` is the exit code to use."""
 
     def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
         super().__init__(message)
@@ -125,15 +125,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    _configure_logging(args)
+    configure_logging(args)
     try:
         path = None if args.profile is not None else _script_path(args)
         settings = _settings(args)
         specs = load_agents(path) if path is not None else _profile_agents(args)
         resolve_agents(settings, specs)  # every agent id problem shows before connecting
-    except (ConfigError, _ScriptError) as exc:
+    except (ConfigError, ScriptError) as exc:
         print(f"useragent run: {exc}", file=sys.stderr)
-        return exc.code if isinstance(exc, _ScriptError) else EXIT_USAGE
+        return exc.code if isinstance(exc, ScriptError) else EXIT_USAGE
     if any(not spec.is_async for spec in specs):
         # This process is ours (an embedding program keeps its own setting).
         sys.setswitchinterval(min(sys.getswitchinterval(), SYNC_SWITCH_INTERVAL_S))
@@ -149,7 +149,22 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_ABORTED if aborted else EXIT_OK
 
 
-def _configure_logging(args: argparse.Namespace) -> None:
+def check_arguments(args: argparse.Namespace) -> Path:
+    """What ``useragent run ARGS`` checks before it loads any agent (for ``useragent dev``,
+    which runs it in a child process): the script or profile given (a profile is parsed),
+    ``--workers``, ``--grace`` and the configuration. Returns the file the agents come
+    from; raises :class:`ScriptError` or :class:`ConfigError`, each one line for the user."""
+    if args.profile is not None:
+        _profile_agents(args)
+        source: Path = args.profile
+    else:
+        source = _script_path(args)
+    _settings(args)
+    return source
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    """Log as ``--log-level`` / ``--debug`` ask."""
     level = "debug" if args.debug else args.log_level
     _logging.configure(level)
     # httpx logs one line per request at INFO: only with --debug. httpcore's traces stay
@@ -161,19 +176,19 @@ def _configure_logging(args: argparse.Namespace) -> None:
 def _script_path(args: argparse.Namespace) -> Path:
     given = [value for value in (args.path, args.path_option) if value is not None]
     if not given:
-        raise _ScriptError("which script? usage: useragent run AGENT.py (or --path AGENT.py)")
+        raise ScriptError("which script? usage: useragent run AGENT.py (or --path AGENT.py)")
     if len(given) == 2 and given[0] != given[1]:
-        raise _ScriptError(f"two scripts given: {given[0]} and --path {given[1]}; pass one")
+        raise ScriptError(f"two scripts given: {given[0]} and --path {given[1]}; pass one")
     return Path(given[0])
 
 
 def _profile_agents(args: argparse.Namespace) -> tuple[AgentSpec, ...]:
     if args.path is not None or args.path_option is not None:
-        raise _ScriptError("pass a script or --profile PROFILE.yaml, not both")
+        raise ScriptError("pass a script or --profile PROFILE.yaml, not both")
     try:
         return (profile_agent(args.profile),)
     except ProfileError as exc:
-        raise _ScriptError(str(exc)) from None
+        raise ScriptError(str(exc)) from None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -199,18 +214,18 @@ def load_agents(path: Path) -> tuple[AgentSpec, ...]:
     AGENT.py`` would have it, and records into a fresh registry.
     """
     if not path.is_file():
-        raise _ScriptError(f"{path}: no such file")
+        raise ScriptError(f"{path}: no such file")
     sys.path.insert(0, str(path.resolve().parent))
     with collecting() as registry:
         try:
             runpy.run_path(str(path), run_name="__useragent__")
         except RegistrationError as exc:
-            raise _ScriptError(f"{path}: {exc}") from None
+            raise ScriptError(f"{path}: {exc}") from None
         except (Exception, SystemExit) as exc:
             details = "".join(traceback.format_exception(exc)).rstrip()
-            raise _ScriptError(f"{path} failed while loading:\n{details}", EXIT_FAILED) from None
+            raise ScriptError(f"{path} failed while loading:\n{details}", EXIT_FAILED) from None
     if not len(registry):
-        raise _ScriptError(
+        raise ScriptError(
             f"{path} defines no user agents: decorate a function with @user_agent() "
             f"(from user_agent_sdk import user_agent)"
         )
