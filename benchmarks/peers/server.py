@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -69,9 +70,10 @@ class Server:
 
 
 @contextmanager
-def running_server() -> Iterator[Server]:
-    """Start ``useragent server`` on a free loopback port; stopped and reaped on exit."""
-    secret = secrets.token_urlsafe(16)
+def running_server(secret: str | None = None) -> Iterator[Server]:
+    """Start ``useragent server`` on a free loopback port; stopped and reaped on exit.
+    ``secret``: its client secret (default: a fresh random one)."""
+    secret = secrets.token_urlsafe(16) if secret is None else secret
     with tempfile.TemporaryDirectory(prefix="bench-server-") as folder:
         argv = [
             sys.executable,
@@ -86,15 +88,16 @@ def running_server() -> Iterator[Server]:
             "required",
             "--client-id",
             CLIENT_ID,
-            "--client-secret",
-            secret,
             "--log-level",
             "warning",
         ]
         errors_path = Path(folder) / "server.log"
         with errors_path.open("wb") as errors:
+            # The secret by environment, not argv: a token_urlsafe value may start with
+            # "-" (argparse would take it for an option), and argv is visible to `ps`.
             process = subprocess.Popen(
                 argv,
+                env={**os.environ, "USERAGENT_CLIENT_SECRET": secret},
                 stdout=subprocess.PIPE,
                 stderr=errors,
                 text=True,

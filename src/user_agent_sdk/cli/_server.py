@@ -56,7 +56,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--client-secret",
         metavar="SECRET",
-        help="its secret (default: from $USERAGENT_CLIENT_SECRET, else generated)",
+        help=(
+            "its secret (default: from $USERAGENT_CLIENT_SECRET, else generated); prefer the "
+            "variable: a command line shows in `ps` (and a secret starting with '-' needs "
+            "--client-secret=SECRET)"
+        ),
     )
     parser.add_argument(
         "--token-ttl",
