@@ -8,10 +8,11 @@ of the throughput.
 
 :class:`PreciseClock` is trio's system clock plus a Linux ``timerfd`` (nanosecond
 resolution) armed for the loop's next deadline each time the loop is about to wait. A
-system task keeps the fd in trio's epoll set, so the wait ends when the timer fires,
-within the kernel's timer slack (~50 us) of the deadline, instead of at epoll's rounded
-timeout. Nothing else changes: deadlines still never fire early, and epoll's own timeout
-stays as a fallback, so a timer that failed to arm costs precision, never a wake-up.
+system task keeps the fd in trio's epoll set, so the wait ends when the timer fires
+(the kernel's timer slack, ~50 us, plus the machine's wake-up latency: ~0.2 ms on the
+benchmark VM, the same as for ``time.sleep``) instead of at epoll's rounded timeout.
+Nothing else changes: deadlines still never fire early, and epoll's own timeout stays as
+a fallback, so a timer that failed to arm costs precision, never a wake-up.
 
 :func:`run_with_precise_timers` is ``trio.run`` with this clock where the platform has
 ``timerfd`` (Linux), and plain ``trio.run`` elsewhere. ``useragent run`` uses it; a
