@@ -29,6 +29,7 @@ from ..runtime import (
     serve,
 )
 from . import _errors, _logging
+from ._heap import freeze_startup_heap
 
 log = logging.getLogger("user_agent_sdk.cli")
 
@@ -137,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
     if any(not spec.is_async for spec in specs):
         # This process is ours (an embedding program keeps its own setting).
         sys.setswitchinterval(min(sys.getswitchinterval(), SYNC_SWITCH_INTERVAL_S))
+    freeze_startup_heap()
     try:
         aborted = run_with_precise_timers(_serve_recording, settings, specs, args.db_path)
     except (AuthenticationError, HistoryError, BaseExceptionGroup) as error:

@@ -14,6 +14,7 @@ import trio
 
 from ..server import MEMORY, ClientCredentials, RunningServer, ServerConfig, TaskSettings, serve
 from . import _errors, _logging
+from ._heap import freeze_startup_heap
 
 DEFAULT_AGENT_ID = "local-agent"
 
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     if config is None:
         return 2
+    freeze_startup_heap()
     try:
         trio.run(_serve_until_signalled, config, args)
     except Exception as error:

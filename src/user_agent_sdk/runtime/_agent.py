@@ -355,8 +355,7 @@ class AgentRunner:
         """Hand a result on for posting; waits only while posts are backed up."""
         assert self._sender is not None
         if self._client.updates_in_batches:
-            self._outbox.append((result, body))
-            self._outbox_changed.set()
+            self._queue_for_exchange(result, body)
         elif not self._stopping and self._client.updates_lease_next and self._room() > 0:
             self._requested += 1  # reserved before waiting, so the poller does not ask too
             try:
@@ -369,6 +368,13 @@ class AgentRunner:
         else:
             await self._sender.send(result, body)
             self._room_changed.set()
+
+    def _queue_for_exchange(self, result: TaskResult, body: bytes) -> None:
+        self._outbox.append((result, body))
+        # Only when the exchanger can act on it: with every exchange in flight, the
+        # next one to end wakes it anyway (waking it per result costs a loop pass each).
+        if self._exchanging < EXCHANGES_IN_FLIGHT:
+            self._outbox_changed.set()
 
     async def _post_and_lease(self, result: TaskResult, body: bytes) -> None:
         """update-v2 (one task reserved and a post acquired by the caller): post one
@@ -535,6 +541,9 @@ class AgentRunner:
         result, body = self._encode(task, outcome, running.logger)
         self.stats.count(result.status)
         self._report(task, result, running.started)
+        if self._client.updates_in_batches:
+            self._queue_for_exchange(result, body)  # no checkpoint: nothing to shield
+            return
         with trio.CancelScope(shield=True):  # the slot's deadline must not lose a result
             await self._post(result, body)
 
