@@ -336,7 +336,11 @@ def _proxied(url: str) -> bool:
 
 def encode_result(result: TaskResult) -> bytes:
     """The JSON body of ``result``; raises TypeError for output JSON cannot hold."""
-    return json.dumps(to_json_obj(result), separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(to_json_obj(result)).encode()
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""Shared: json.dumps with any option set builds a new encoder on every call."""
 
 
 class _HttpxSender:

@@ -98,13 +98,7 @@ def encode(result: TaskResult) -> bytes:
 
     Nested attrs instances, dataclasses and pydantic models become objects too.
     """
-    return json.dumps(
-        to_json_obj(result),
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_json_default,
-    ).encode()
+    return _ENCODER.encode(to_json_obj(result)).encode()
 
 
 def _json_default(value: Any) -> Any:
@@ -112,6 +106,12 @@ def _json_default(value: Any) -> Any:
     if converted is None:
         raise TypeError(f"a value of type {_type_name(value)} is not JSON serializable")
     return converted
+
+
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+)
+"""Shared: json.dumps with any option set builds a new encoder on every call."""
 
 
 def unserializable(exc: Exception, agent_name: str) -> Outcome:

@@ -56,6 +56,10 @@ class Request:
         return values[-1] if values else None
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""Shared: json.dumps with any option set builds a new encoder on every call."""
+
+
 @attrs.frozen
 class Response:
     """What a handler answers."""
@@ -69,8 +73,7 @@ class Response:
     @classmethod
     def json(cls, data: Any, status: int = 200) -> Response:
         """A JSON body (compact, UTF-8)."""
-        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-        return cls(status, body, "application/json")
+        return cls(status, _ENCODER.encode(data).encode(), "application/json")
 
     @classmethod
     def text(cls, text: str, status: int = 200) -> Response:

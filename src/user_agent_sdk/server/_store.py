@@ -209,8 +209,12 @@ def _workflow_row(row: Sequence[Any]) -> WorkflowRow:
     return WorkflowRow(**values)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""One for every call: json.dumps with any option set builds a new encoder each time."""
+
+
 def _dump(data: JsonObject) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(data)
 
 
 class Store:
