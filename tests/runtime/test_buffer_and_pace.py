@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from user_agent_sdk.conductor import Task
 from user_agent_sdk.runtime._buffer import TaskBuffer
-from user_agent_sdk.runtime._pace import ROUND_TRIPS_COVERED, Pace
+from user_agent_sdk.runtime._pace import ROUND_TRIPS_COVERED, SLOW_TRIP_HALF_LIFE_S, Pace
 
 
 def _tasks(*ids: str) -> list[Task]:
@@ -182,7 +182,7 @@ def _pace(workers: int, handler_s: float | None, round_trip_s: float | None) -> 
     if handler_s is not None:
         pace.handler_ran(handler_s)
     if round_trip_s is not None:
-        pace.round_trip(round_trip_s)
+        pace.round_trip(round_trip_s, now=0.0)
     return pace
 
 
@@ -212,14 +212,27 @@ def test_the_reserve_grows_with_the_round_trip() -> None:
     assert reserves == [0, 1, 2, 4, 8, 12]  # 0.5, 1, 2, 4, 8, then 16 capped at 3 x 4
 
 
-def test_the_reserve_follows_the_average_round_trip_not_the_last() -> None:
-    pace = _pace(4, 0.125, 2.0**-4)
+def test_a_slower_trip_counts_at_once() -> None:
+    pace = _pace(4, 0.125, 2.0**-6)
+    assert pace.reserve() == 2
+    pace.round_trip(2.0**-4, now=0.001)
     assert pace.reserve() == 8
-    pace.round_trip(2.0**-8)  # one fast trip moves the average a tenth of the way
-    assert pace.reserve() == 7
-    for _ in range(100):
-        pace.round_trip(2.0**-8)
+
+
+def test_a_slow_trip_is_forgotten_with_a_half_life_down_to_the_latest_trip() -> None:
+    # Sized for the slow trips: faster ones after a slow one do not shrink the reserve
+    # until the slow one has aged (4 slots, 0.125 s handlers: reserve = 128 * trip).
+    pace = _pace(4, 0.125, 2.0**-4)  # reserve 8, at time 0
+    pace.round_trip(2.0**-8, now=0.0)
+    assert pace.reserve() == 8
+    pace.round_trip(2.0**-8, now=SLOW_TRIP_HALF_LIFE_S)
+    assert pace.reserve() == 4
+    pace.round_trip(2.0**-8, now=2 * SLOW_TRIP_HALF_LIFE_S)
+    assert pace.reserve() == 2
+    pace.round_trip(2.0**-8, now=60.0)  # long after: the latest trip is all that counts
     assert pace.reserve() == 0
+    pace.round_trip(2.0**-6, now=60.0)
+    assert pace.reserve() == 2
 
 
 @given(

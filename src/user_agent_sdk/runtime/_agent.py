@@ -393,7 +393,8 @@ class AgentRunner:
             self._request_scopes.discard(scope)
             self._posts.release()
             self._unreserve(1)
-        self._pace.round_trip(trio.current_time() - started)
+        now = trio.current_time()
+        self._pace.round_trip(now - started, now)
         self._arrived([] if task is None else [task])
 
     async def _exchange_loop(self) -> None:
@@ -448,7 +449,8 @@ class AgentRunner:
             for result, body in batch:
                 await self._post(result, body)
             return
-        self._pace.round_trip(trio.current_time() - started)
+        now = trio.current_time()
+        self._pace.round_trip(now - started, now)
         for task_id in answer.unknown_task_ids:
             log.warning(
                 "%s: the server no longer knows task %s; its result is dropped", self._name, task_id

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 _WEIGHT = 0.1
-"""Of each new sample in the moving averages: about the last 10-20 samples count."""
+"""Of each new handler time in its moving average: about the last 10-20 count."""
+SLOW_TRIP_HALF_LIFE_S = 1.0
+"""How fast the round trip the reserve is sized for forgets a slow trip (see :class:`Pace`)."""
 ROUND_TRIPS_COVERED = 4.0
 """The reserve covers the slots that free up during this many round trips: a result
 waits for the request in flight, then makes its own trip, before its replacement is in;
@@ -15,7 +17,7 @@ LIMIT_PER_SLOT = 3
 
 
 class Pace:
-    """Smoothed handler time and request round trip of one agent; :meth:`reserve` from them.
+    """Smoothed handler time and recent slow round trip of one agent; :meth:`reserve` from them.
 
     A worker that asks for a task only once a slot is idle leaves that slot idle for a
     round trip per task: with 10 ms handlers and a 2 ms round trip, a sixth of its
@@ -24,6 +26,15 @@ class Pace:
     :data:`LIMIT_PER_SLOT` times the number of slots (a batch's answer can be a round trip
     late while the slots drain the buffer); with handlers much longer than a round trip
     it is zero, so a slow agent never sits on tasks that another worker could start.
+
+    The round trip it plans for is the slowest of about the last second, not the average:
+    the buffer has to outlast the slow trips. Under load on two cores, trips of 3-4 ms
+    are interrupted every few hundred milliseconds by one of 12-15 ms (a database
+    checkpoint, the server descheduled), which drained a reserve sized for the average,
+    and slots sat idle for 3% of their time (``benchmarks/runtime_throughput.py`` (b),
+    (c); sizing for the slow trips made them 2-3% faster). A trip longer than the
+    estimate replaces it at once; otherwise the estimate halves every
+    :data:`SLOW_TRIP_HALF_LIFE_S` seconds, down to no less than the latest trip.
     """
 
     def __init__(self, workers: int) -> None:
@@ -31,15 +42,23 @@ class Pace:
         self._limit = LIMIT_PER_SLOT * workers
         self._handler_s: float | None = None
         self._round_trip_s: float | None = None
+        self._round_trip_at = 0.0
 
     def handler_ran(self, seconds: float) -> None:
         self._handler_s = _average(self._handler_s, seconds)
 
-    def round_trip(self, seconds: float) -> None:
-        self._round_trip_s = _average(self._round_trip_s, seconds)
+    def round_trip(self, seconds: float, now: float) -> None:
+        """A request that leases tasks took ``seconds``, ending at ``now`` (any
+        monotonic clock, the same for every call)."""
+        estimate = self._round_trip_s
+        if estimate is not None and seconds < estimate:
+            elapsed = max(0.0, now - self._round_trip_at)
+            seconds = max(seconds, estimate * 0.5 ** (elapsed / SLOW_TRIP_HALF_LIFE_S))
+        self._round_trip_s, self._round_trip_at = seconds, now
 
     def reserve(self) -> int:
-        """Tasks to lease beyond the idle slots (0 until both averages have a sample)."""
+        """Tasks to lease beyond the idle slots (0 until a handler has run and a
+        round trip ended)."""
         if self._handler_s is None or self._round_trip_s is None:
             return 0
         freed = self._workers * ROUND_TRIPS_COVERED * self._round_trip_s
