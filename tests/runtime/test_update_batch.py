@@ -226,6 +226,20 @@ async def test_update_batch_names_an_unknown_task_and_applies_the_other_results(
     assert (await workflow(api, ids[2])).status is WorkflowStatus.RUNNING
 
 
+async def test_a_long_update_batch_answer_comes_back_whole_and_in_queue_order(
+    server: RunningServer, api: httpx.AsyncClient
+) -> None:
+    # Read a few tasks at a time between checkpoints: every task, once, in order.
+    ids = [await submit(api, "long", {"n": n}) for n in range(21)]
+    async with ConductorClient(server.api_url, CONDUCTOR) as client:
+        [first] = await client.poll("long", count=1, worker_id="w", timeout_ms=100)
+        body = _completed(first.task_id, 0)
+        answer = await client.update_batch("long", [body], count=50, worker_id="w")
+    assert answer is not None
+    assert [task.workflow_instance_id for task in answer.tasks] == ids[1:]
+    assert {task.input_data["n"] for task in answer.tasks} == set(range(1, 21))
+
+
 @pytest.mark.parametrize("answer", [404, 405])
 async def test_update_batch_on_a_server_without_it_returns_none_and_stops_trying(
     server: RunningServer, api: httpx.AsyncClient, answer: int

@@ -277,14 +277,22 @@ class ConductorClient:
         reply.raise_for_status()
         data = reply.json()
         try:
-            tasks, unknown = data["tasks"], data["unknownTaskIds"]
-            return BatchAnswer(
-                [_task(item) for item in tasks], [str(task_id) for task_id in unknown]
+            items, unknown = (
+                list(data["tasks"]),
+                [str(task_id) for task_id in data["unknownTaskIds"]],
             )
         except (KeyError, TypeError):
             raise ConductorError(
                 f"POST {path}: the answer is not {{tasks, unknownTaskIds}}: {reply.body[:200]!r}"
             ) from None
+        tasks: list[Task] = []
+        for start in range(0, len(items), _DECODE_CHUNK):
+            if start:
+                # Reading a task costs ~40 us: a long answer read in one go would hold
+                # up every timer due meanwhile (handlers' sleeps) for milliseconds.
+                await trio.lowlevel.checkpoint()
+            tasks.extend(_task(item) for item in items[start : start + _DECODE_CHUNK])
+        return BatchAnswer(tasks, unknown)
 
     async def _get_json(self, path: str, params: dict[str, str | int], timeout_s: float) -> Any:
         reply = await self._call("GET", path, params, b"", timeout_s)
@@ -316,6 +324,10 @@ class ConductorClient:
                 method, target, [*headers, auth] if auth else headers, body, timeout_s
             )
         return reply
+
+
+_DECODE_CHUNK = 8
+"""Tasks of an update-batch answer read between two checkpoints."""
 
 
 def _task(data: Any) -> Task:
