@@ -42,8 +42,12 @@ class _Batch:
 class GroupCommit:
     """Runs writes on one connection in shared transactions; one per database."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, after_commit: Callable[[], None] | None = None
+    ) -> None:
+        """``after_commit``: called (on trio's thread) after each successful commit."""
         self._db = db
+        self._after_commit = after_commit
         self._batch: _Batch | None = None
         self._pending = trio.Event()
 
@@ -101,4 +105,7 @@ class GroupCommit:
             batch.error = exc
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
+        else:
+            if self._after_commit is not None:
+                self._after_commit()
         batch.committed.set()

@@ -41,6 +41,7 @@ from ..conductor import (
     from_json_obj,
     to_json_obj,
 )
+from ._checkpoints import Checkpointer
 from ._commits import CommitFailed, GroupCommit
 from ._store import NewTask, Store, TaskRow, WorkflowRow
 
@@ -105,7 +106,13 @@ class TaskEngine:
         clock: Callable[[], int] = epoch_ms,
     ) -> None:
         self._store = store
-        self._writes = GroupCommit(store.connection)
+        self._checkpoints = (
+            None if store.path == ":memory:" else Checkpointer(store.path, store.connection)
+        )
+        self._writes = GroupCommit(
+            store.connection,
+            after_commit=None if self._checkpoints is None else self._checkpoints.committed,
+        )
         self._defaults = defaults
         self._clock = clock
         self._waiters: dict[Queue, trio.Event] = {}
@@ -119,10 +126,13 @@ class TaskEngine:
     ) -> None:
         """Expire leases and reveal delayed tasks on time, until cancelled.
 
-        Must run for the engine's whole life (start it in the server's nursery). On
-        start it first handles whatever fell due while the server was down.
+        Must run for the engine's whole life (start it in the server's nursery): the
+        group commit and the WAL checkpoints run beside it. On start it first handles
+        whatever fell due while the server was down.
         """
         async with trio.open_nursery() as nursery:
+            if self._checkpoints is not None:
+                await nursery.start(self._checkpoints.run)
             await nursery.start(self._writes.run)
             task_status.started()
             await self._run_timers()
