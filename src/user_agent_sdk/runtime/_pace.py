@@ -29,11 +29,11 @@ class Pace:
 
     The round trip it plans for is the slowest of about the last second, not the average:
     the buffer has to outlast the slow trips. Under load on two cores, trips of 3-4 ms
-    are interrupted every few hundred milliseconds by one of 10-15 ms (the server
-    copying its WAL into the database file, which SQLite does inside a commit; the
-    server or the worker waiting for a core), which drained a reserve sized for the
-    average, and slots sat idle 3% of their time (``benchmarks/bench_peers.py`` (b),
-    (c); sized for the slow trips: 0.3-0.5%, and 2-3% more tasks/s). A trip longer than the
+    were interrupted every few hundred milliseconds by one of 10-15 ms (the server
+    copying its WAL into the database file inside a commit, since mostly moved to a
+    thread; the server or the worker waiting for a core), which drained a reserve sized
+    for the average, and slots sat idle 3% of their time (``benchmarks/bench_peers.py``
+    (b), (c); sized for the slow trips: 0.3-0.5%, and 2-3% more tasks/s). A trip longer than the
     estimate replaces it at once; otherwise the estimate halves every
     :data:`SLOW_TRIP_HALF_LIFE_S` seconds, down to no less than the latest trip.
     """
