@@ -206,7 +206,7 @@ class ServerApp:
     async def _update_and_poll(self, request: Request, params: dict[str, str]) -> Response:
         result = _decode(request, TaskResult)
         try:
-            _, task = await self._engine.update_and_poll(result)
+            task = await self._engine.update_and_poll(result)
         except TaskNotFound:
             raise HTTPError(404, f"no task found with id {result.task_id!r}") from None
         tasks = [] if task is None else [task]

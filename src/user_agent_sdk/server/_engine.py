@@ -9,7 +9,11 @@ What it guarantees, restart or not:
 - ``FAILED`` is retried until ``max_attempts`` attempts in all, ``FAILED_WITH_TERMINAL_ERROR``
   never; the workflow's status follows its task;
 - an update for an attempt that already ended is ignored, as Conductor does, so a
-  worker that lost its lease cannot complete a task twice.
+  worker that lost its lease cannot complete a task twice;
+- every change is decided inside the transaction that makes it, by a statement
+  guarded by the state it expects (see :mod:`._store`): a completion and the expiry of
+  its lease can race, and whichever commits first wins; the other changes nothing, so
+  an accepted completion is never undone and a timed-out task never gets a late output.
 
 Long polls wait on a per-queue event that is set whenever work becomes visible in that
 queue; one timer task owns every deadline (leases running out, delayed tasks appearing).
@@ -17,7 +21,6 @@ queue; one timer task owns every deadline (leases running out, delayed tasks app
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import sqlite3
@@ -86,6 +89,9 @@ class Submission:
     domain: str = ""
     settings: TaskSettings | None = None
     """Overrides the registered task definition and the server defaults."""
+
+
+_EXPIRY_BATCH = 500
 
 
 class TaskNotFound(LookupError):
@@ -166,18 +172,26 @@ class TaskEngine:
         if event is not None:
             event.set()
 
+    async def expire_leases(self) -> None:
+        """End every attempt whose lease has run out by the engine's clock, now.
+
+        The timer (:meth:`run_timers`) does this on time by itself; this is for a
+        program, or a test, that moves the clock.
+        """
+        await self._expire_leases(self._clock())
+
     async def _expire_leases(self, now: int) -> None:
-        for row in self._store.expired_leases(now):
-            reason = (
-                f"task timed out: no update within responseTimeoutSeconds="
-                f"{row.response_timeout_s} (worker {row.worker_id or '?'})"
-            )
-            log.info("lease of task %s (%s) ran out; %s", row.id, row.task_type, reason)
-            await self._writes.write(
-                functools.partial(
-                    self._end_attempt, row=row, status=TaskStatus.TIMED_OUT, reason=reason, now=now
-                )
-            )
+        # A few hundred per write keeps one transaction from holding the loop for long
+        # when thousands of leases run out together.
+        while len(await self._writes.write(lambda db: self._expire_some(db, now))) == _EXPIRY_BATCH:
+            pass
+
+    def _expire_some(self, db: sqlite3.Connection, now: int) -> list[TaskRow]:
+        rows = self._store.expire_leases(db, now, _EXPIRY_BATCH)
+        for row in rows:
+            log.info("lease of task %s (%s) ran out; %s", row.id, row.task_type, row.reason)
+            self._after_failure(db, row, now)
+        return rows
 
     # -- starting work -------------------------------------------------------------
 
@@ -256,10 +270,14 @@ class TaskEngine:
                 await event.wait()
 
     def release(self, rows: Iterable[TaskRow]) -> None:
-        """Give leased tasks back to their queue (the answer that leased them never arrived)."""
+        """Give leased tasks back to their queue (the answer that leased them never arrived).
+
+        Only the leases these rows were handed out with: a task updated, timed out or
+        leased again since is left as it is.
+        """
         rows = list(rows)
-        ids, now = [row.id for row in rows], self._clock()
-        self._writes.write_nowait(lambda db: self._store.release(db, ids, now))
+        leases, now = [(row.id, row.poll_count) for row in rows], self._clock()
+        self._writes.write_nowait(lambda db: self._store.release(db, leases, now))
         for queue in {(row.task_type, row.domain) for row in rows}:
             self._notify(queue)
 
@@ -274,36 +292,43 @@ class TaskEngine:
 
     # -- updates -------------------------------------------------------------------
 
-    async def update(self, result: TaskResult) -> TaskRow:
-        """Apply a worker's result; returns the task as it was before.
+    async def update(self, result: TaskResult) -> bool:
+        """Apply a worker's result; True if it changed the task, False if it was ignored.
 
         Raises :class:`TaskNotFound` for an unknown id. A result for an attempt that has
-        already ended (completed, failed, timed out) changes nothing.
+        already ended (completed, failed, timed out) changes nothing, however close the
+        two came: the check and the change are one statement.
         """
-        row, apply = self._prepare(result)
-        if apply is not None:
-            await self._writes.write(apply)
-        return row
 
-    async def update_and_poll(self, result: TaskResult) -> tuple[TaskRow, TaskRow | None]:
+        def apply(db: sqlite3.Connection) -> bool:
+            queue = self._apply_result(db, result, self._clock())
+            if queue is None:
+                raise TaskNotFound(result.task_id)
+            return queue[1]
+
+        return await self._writes.write(apply)
+
+    async def update_and_poll(self, result: TaskResult) -> TaskRow | None:
         """:meth:`update`, then lease the next task of the same queue to the same worker.
 
-        One write for both, so it costs one commit wait, not two. The next task is None
-        when the queue is empty; this never waits for one.
+        One write for both, so it costs one commit wait, not two. Returns the task
+        leased, None when the queue is empty; this never waits for one. Raises
+        :class:`TaskNotFound` (nothing changed) for an unknown id.
         """
-        row, apply = self._prepare(result)
         now = self._clock()
 
         def apply_and_claim(db: sqlite3.Connection) -> list[TaskRow]:
-            if apply is not None:
-                apply(db)
-            return self._store.claim(db, row.task_type, row.domain, 1, result.worker_id, now)
+            found = self._apply_result(db, result, now)
+            if found is None:
+                raise TaskNotFound(result.task_id)
+            (task_type, domain), _ = found
+            return self._store.claim(db, task_type, domain, 1, result.worker_id, now)
 
         claimed = await self._writes.write(apply_and_claim)
         if not claimed:
-            return row, None
+            return None
         self._wake_timer_by(min(found.lease_until or now for found in claimed))
-        return row, claimed[0]
+        return claimed[0]
 
     async def update_batch(
         self,
@@ -324,133 +349,99 @@ class TaskEngine:
             if result.task_id in seen:
                 raise DuplicateResult(f"task {result.task_id!r} has two results in this batch")
             seen.add(result.task_id)
-        rows = self._store.get_tasks(list(seen))  # one query for the whole batch
-        unknown: list[str] = []
-        applies: list[Callable[[sqlite3.Connection], None]] = []
-        for result in results:
-            row = rows.get(result.task_id)
-            if row is None:
-                unknown.append(result.task_id)
-                continue
-            apply = self._prepare_for(result, row)
-            if apply is not None:
-                applies.append(apply)
         now = self._clock()
 
-        def apply_and_claim(db: sqlite3.Connection) -> list[TaskRow]:
-            for apply in applies:
-                apply(db)
+        def apply_and_claim(db: sqlite3.Connection) -> tuple[list[str], list[TaskRow]]:
+            unknown = [
+                result.task_id for result in results if self._apply_result(db, result, now) is None
+            ]
             if count <= 0:
-                return []
-            return self._store.claim(db, queue[0], queue[1], count, worker_id, now)
+                return unknown, []
+            return unknown, self._store.claim(db, queue[0], queue[1], count, worker_id, now)
 
-        claimed = await self._writes.write(apply_and_claim)
+        unknown, claimed = await self._writes.write(apply_and_claim)
         if claimed:
             self._wake_timer_by(min(found.lease_until or now for found in claimed))
         return unknown, claimed
 
-    def _prepare(
-        self, result: TaskResult
-    ) -> tuple[TaskRow, Callable[[sqlite3.Connection], None] | None]:
-        """The task ``result`` is for, and the write that applies it (None: nothing to do)."""
-        row = self._store.get_task(result.task_id)
-        if row is None:
-            raise TaskNotFound(result.task_id)
-        return row, self._prepare_for(result, row)
+    def _apply_result(
+        self, db: sqlite3.Connection, result: TaskResult, now: int
+    ) -> tuple[Queue, bool] | None:
+        """Apply ``result`` inside the open transaction.
 
-    def _prepare_for(
-        self, result: TaskResult, row: TaskRow
-    ) -> Callable[[sqlite3.Connection], None] | None:
-        """The write that applies ``result`` to the task ``row`` (None: nothing to do)."""
-        if row.status.is_terminal:
+        Returns the task's queue and whether the result changed the task; None for an
+        unknown task id. Runs as part of a write, so what it reads is what it changes.
+        """
+        touched = self._change(db, result, now)
+        if touched is None:
+            state = self._store.task_state(db, result.task_id)
+            if state is None:
+                return None
             log.info(
                 "ignored %s for task %s: the attempt already ended as %s",
                 result.status.value,
-                row.id,
-                row.status.value,
+                result.task_id,
+                state.status.value,
             )
-            return None
-        now = self._clock()
-        output = {**row.output, **result.output_data}
+            return (state.task_type, state.domain), False
+        if result.logs:
+            lines = [(line.log, line.created_time or now) for line in result.logs]
+            self._store.add_logs(db, result.task_id, lines)
+        return touched, True
 
-        def apply(db: sqlite3.Connection) -> None:
-            if result.logs:
-                lines = [(line.log, line.created_time or now) for line in result.logs]
-                self._store.add_logs(db, row.id, lines)
-            self._apply(db, row, result, output, now)
-
-        return apply
-
-    def _apply(
-        self,
-        db: sqlite3.Connection,
-        row: TaskRow,
-        result: TaskResult,
-        output: JsonObject,
-        now: int,
-    ) -> None:
+    def _change(self, db: sqlite3.Connection, result: TaskResult, now: int) -> Queue | None:
+        """The guarded change ``result`` asks for; the task's queue, None if nothing changed."""
+        store, task_id, output = self._store, result.task_id, result.output_data
         match result.status:
             case TaskResultStatus.IN_PROGRESS if (result.callback_after_seconds or 0) > 0:
                 delay = result.callback_after_seconds or 0
                 visible_at = now + delay * 1000
-                self._store.requeue(
+                touched = store.requeue(
                     db,
-                    row.id,
+                    task_id,
                     visible_at=visible_at,
                     callback_after_s=delay,
                     output=output,
                     now=now,
                 )
-                self._wake_timer_by(visible_at)
+                if touched is not None:
+                    self._wake_timer_by(visible_at)
             case TaskResultStatus.IN_PROGRESS:
-                self._store.renew_lease(db, row.id, output, now)
+                # A leased task's lease is renewed; one waiting in its queue keeps waiting.
+                touched = store.renew_lease(db, task_id, output, now) or store.add_output(
+                    db, task_id, output, now
+                )
             case TaskResultStatus.COMPLETED:
-                self._store.finish_task(
-                    db,
-                    row.id,
-                    TaskStatus.COMPLETED,
-                    output=output,
-                    reason=None,
-                    retried=False,
-                    now=now,
-                )
-                self._store.finish_workflow(
-                    db,
-                    row.workflow_id,
-                    WorkflowStatus.COMPLETED,
-                    output=output,
-                    reason=None,
-                    now=now,
-                )
+                touched = store.complete_task(db, task_id, output, now)
+                if touched is not None:
+                    store.finish_workflow(
+                        db,
+                        touched.workflow_id,
+                        WorkflowStatus.COMPLETED,
+                        output=touched.output,
+                        reason=None,
+                        now=now,
+                    )
             case TaskResultStatus.FAILED | TaskResultStatus.FAILED_WITH_TERMINAL_ERROR:
                 status = TaskStatus(result.status.value)
                 reason = result.reason_for_incompletion or f"the worker reported {status.value}"
-                self._end_attempt(db, row, status, reason, now, output)
+                row = store.fail_task(db, task_id, status, output=output, reason=reason, now=now)
+                if row is None:
+                    return None
+                self._after_failure(db, row, now)
+                return row.task_type, row.domain
+        return None if touched is None else (touched.task_type, touched.domain)
 
-    def _end_attempt(
-        self,
-        db: sqlite3.Connection,
-        row: TaskRow,
-        status: TaskStatus,
-        reason: str,
-        now: int,
-        output: JsonObject | None = None,
-    ) -> None:
-        """End a failed or timed-out attempt: retry it, or fail its workflow."""
-        retry = status is not TaskStatus.FAILED_WITH_TERMINAL_ERROR and (
-            row.retry_count + 1 < row.max_attempts
-        )
-        self._store.finish_task(
-            db, row.id, status, output=output, reason=reason, retried=retry, now=now
-        )
-        if not retry:
+    def _after_failure(self, db: sqlite3.Connection, row: TaskRow, now: int) -> None:
+        """After an attempt ended failed or timed out (``row``): retry it, or end its workflow."""
+        if not row.retried:
             outcome = (
                 WorkflowStatus.TIMED_OUT
-                if status is TaskStatus.TIMED_OUT
+                if row.status is TaskStatus.TIMED_OUT
                 else WorkflowStatus.FAILED
             )
             self._store.finish_workflow(
-                db, row.workflow_id, outcome, output=None, reason=reason, now=now
+                db, row.workflow_id, outcome, output=None, reason=row.reason, now=now
             )
             return
         visible_at = now + row.retry_delay_s * 1000

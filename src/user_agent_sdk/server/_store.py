@@ -6,6 +6,12 @@ are synchronous on purpose: each is tens of microseconds on a WAL database, less
 hop to a worker thread would cost, and a single connection owned by the event loop
 needs no locking. ``synchronous=NORMAL`` in WAL mode keeps every committed transaction
 across a process crash (``kill -9``); only a power cut may lose the last few.
+
+Every change of a task or workflow is one statement guarded by the state it expects
+(``... WHERE id = ? AND status IN ('SCHEDULED', 'IN_PROGRESS')``, a lease that is still
+held, a workflow still ``RUNNING``) and reports whether it changed anything. Callers act
+on that report, never on a row they read earlier: whichever of two racing changes (a
+completion and a lease expiry, say) commits first wins, and the other changes nothing.
 """
 
 from __future__ import annotations
@@ -156,6 +162,26 @@ class WorkflowRow:
 
 
 @attrs.frozen
+class Touched:
+    """What a guarded change of one task reports when it changed the task."""
+
+    workflow_id: str
+    task_type: str
+    domain: str
+    output: str
+    """The task's output after the change, as stored (JSON text)."""
+
+
+@attrs.frozen
+class TaskState:
+    """Where a task stands, read to explain why a change did not apply."""
+
+    status: TaskStatus
+    task_type: str
+    domain: str
+
+
+@attrs.frozen
 class NewTask:
     """What it takes to schedule a task attempt."""
 
@@ -217,6 +243,25 @@ def _dump(data: JsonObject) -> str:
     return _ENCODER.encode(data)
 
 
+def _merge_output(stored: str, update: str) -> str:
+    """SQL ``merge_output(output, ?)``: an update's keys over the stored output's.
+
+    Done inside the statement that changes the task, so the merge starts from the output
+    as it is at that instant, not from an earlier read.
+    """
+    if update == "{}":
+        return stored
+    if stored == "{}":
+        return update
+    return _dump({**json.loads(stored), **json.loads(update)})
+
+
+_LIVE = f"status IN ('{TaskStatus.SCHEDULED.value}', '{TaskStatus.IN_PROGRESS.value}')"
+"""An attempt that has not ended: queued, leased, or handed back for a while."""
+_LEASED = f"status = '{TaskStatus.IN_PROGRESS.value}' AND lease_until IS NOT NULL"
+_TOUCHED = "workflow_id, task_type, domain, output"
+
+
 class Store:
     """The SQLite database of one server. Not thread-safe: one owner calls it."""
 
@@ -231,6 +276,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.create_function("merge_output", 2, _merge_output, deterministic=True)
         found = self._db.execute("PRAGMA user_version").fetchone()[0]
         if found > SCHEMA_VERSION:
             raise RuntimeError(
@@ -284,22 +330,29 @@ class Store:
         workflow_id: str,
         status: WorkflowStatus,
         *,
-        output: JsonObject | None,
+        output: str | None,
         reason: str | None,
         now: int,
-    ) -> None:
-        db.execute(
+    ) -> bool:
+        """End a ``RUNNING`` workflow; False (nothing changed) if it had already ended.
+
+        ``output`` is JSON text as stored (a task's output), or None to keep the
+        workflow's.
+        """
+        cursor = db.execute(
             "UPDATE workflows SET status = ?, output = coalesce(?, output), reason = ?,"
-            " update_time = ?, end_time = ? WHERE id = ?",
+            " update_time = ?, end_time = ? WHERE id = ? AND status = ?",
             (
                 status.value,
-                None if output is None else _dump(output),
+                output,
                 reason,
                 now,
                 now,
                 workflow_id,
+                WorkflowStatus.RUNNING.value,
             ),
         )
+        return cursor.rowcount == 1
 
     def get_workflow(self, workflow_id: str) -> WorkflowRow | None:
         row = self._db.execute(
@@ -401,21 +454,37 @@ class Store:
             tasks.sort(key=lambda task: (-task.priority, task.seq_no))
         return tasks
 
-    def release(self, db: sqlite3.Connection, task_ids: Sequence[str], now: int) -> None:
-        """Put leased tasks back in their queue at once, as if never polled."""
+    def release(self, db: sqlite3.Connection, leases: Sequence[tuple[str, int]], now: int) -> None:
+        """Put leased tasks back in their queue at once, as if never polled.
+
+        ``leases`` are (task id, poll count) pairs as the lease handed them out: a task
+        that has since been updated, timed out or leased again is left alone.
+        """
         db.executemany(
             "UPDATE tasks SET status = ?, visible_at = ?, lease_until = NULL, worker_id = NULL"
-            " WHERE id = ? AND lease_until IS NOT NULL",
-            [(TaskStatus.SCHEDULED.value, now, task_id) for task_id in task_ids],
+            f" WHERE id = ? AND poll_count = ? AND {_LEASED}",
+            [(TaskStatus.SCHEDULED.value, now, task_id, polls) for task_id, polls in leases],
         )
 
     def renew_lease(
         self, db: sqlite3.Connection, task_id: str, output: JsonObject, now: int
-    ) -> None:
-        db.execute(
-            "UPDATE tasks SET lease_until = ? + response_timeout_s * 1000, output = ?,"
-            " update_time = ? WHERE id = ?",
+    ) -> Touched | None:
+        """Extend a held lease by the task's response timeout; None if it is not held."""
+        return self._touch(
+            db,
+            "lease_until = ? + response_timeout_s * 1000, output = merge_output(output, ?),"
+            f" update_time = ? WHERE id = ? AND {_LEASED}",
             (now, _dump(output), now, task_id),
+        )
+
+    def add_output(
+        self, db: sqlite3.Connection, task_id: str, output: JsonObject, now: int
+    ) -> Touched | None:
+        """Merge ``output`` into an attempt that has not ended; None if it has."""
+        return self._touch(
+            db,
+            f"output = merge_output(output, ?), update_time = ? WHERE id = ? AND {_LIVE}",
+            (_dump(output), now, task_id),
         )
 
     def requeue(
@@ -427,46 +496,93 @@ class Store:
         callback_after_s: int,
         output: JsonObject,
         now: int,
-    ) -> None:
-        """Hand a leased task back to its queue (``callbackAfterSeconds``)."""
-        db.execute(
-            "UPDATE tasks SET visible_at = ?, lease_until = NULL, callback_after_s = ?,"
-            " output = ?, update_time = ? WHERE id = ?",
+    ) -> Touched | None:
+        """Hand a task back to its queue until ``visible_at`` (``callbackAfterSeconds``).
+
+        None if the attempt has already ended.
+        """
+        return self._touch(
+            db,
+            "visible_at = ?, lease_until = NULL, callback_after_s = ?,"
+            f" output = merge_output(output, ?), update_time = ? WHERE id = ? AND {_LIVE}",
             (visible_at, callback_after_s, _dump(output), now, task_id),
         )
 
-    def finish_task(
+    def complete_task(
+        self, db: sqlite3.Connection, task_id: str, output: JsonObject, now: int
+    ) -> Touched | None:
+        """End an attempt that has not ended as ``COMPLETED``; None if it had ended."""
+        return self._touch(
+            db,
+            "status = ?, output = merge_output(output, ?), reason = NULL, visible_at = NULL,"
+            f" lease_until = NULL, end_time = ?, update_time = ? WHERE id = ? AND {_LIVE}",
+            (TaskStatus.COMPLETED.value, _dump(output), now, now, task_id),
+        )
+
+    def fail_task(
         self,
         db: sqlite3.Connection,
         task_id: str,
         status: TaskStatus,
         *,
-        output: JsonObject | None,
-        reason: str | None,
-        retried: bool,
+        output: JsonObject,
+        reason: str,
         now: int,
-    ) -> None:
-        db.execute(
-            "UPDATE tasks SET status = ?, output = coalesce(?, output), reason = ?, retried = ?,"
-            " visible_at = NULL, lease_until = NULL, end_time = ?, update_time = ? WHERE id = ?",
-            (
-                status.value,
-                None if output is None else _dump(output),
-                reason,
-                int(retried),
-                now,
-                now,
-                task_id,
-            ),
-        )
+    ) -> TaskRow | None:
+        """End an attempt that has not ended as failed; None if it had ended.
 
-    def expired_leases(self, now: int) -> list[TaskRow]:
-        rows = self._db.execute(
-            f"SELECT {_TASK_COLUMNS} FROM tasks WHERE lease_until IS NOT NULL"
-            " AND lease_until <= ? ORDER BY lease_until",
-            (now,),
+        The row returned is the task after the change: its ``retried`` is set when
+        another attempt is due (a ``FAILED`` attempt with attempts left).
+        """
+        retryable = status is not TaskStatus.FAILED_WITH_TERMINAL_ERROR
+        row = db.execute(
+            "UPDATE tasks SET status = ?, output = merge_output(output, ?), reason = ?,"
+            " retried = (? AND retry_count + 1 < max_attempts), visible_at = NULL,"
+            f" lease_until = NULL, end_time = ?, update_time = ? WHERE id = ? AND {_LIVE}"
+            f" RETURNING {_TASK_COLUMNS}",
+            (status.value, _dump(output), reason, int(retryable), now, now, task_id),
+        ).fetchone()
+        return None if row is None else _task_row(row)
+
+    def expire_leases(self, db: sqlite3.Connection, now: int, limit: int) -> list[TaskRow]:
+        """End up to ``limit`` attempts whose lease ran out by ``now`` as ``TIMED_OUT``.
+
+        Oldest leases first (then oldest tasks); the rows returned are the tasks after
+        the change (``retried`` set when another attempt is due). A lease renewed, or an
+        attempt ended, before this runs is not touched.
+        """
+        due = db.execute(
+            f"SELECT seq_no FROM tasks WHERE {_LEASED} AND lease_until <= ?"
+            " ORDER BY lease_until, seq_no LIMIT ?",
+            (now, limit),
         ).fetchall()
-        return [_task_row(row) for row in rows]
+        ended: list[TaskRow] = []
+        for (seq_no,) in due:
+            # Each row guarded again by itself: the statement is what decides.
+            row = db.execute(
+                "UPDATE tasks SET status = ?, reason = 'task timed out: no update within"
+                " responseTimeoutSeconds=' || response_timeout_s || ' (worker '"
+                " || coalesce(worker_id, '?') || ')', retried = (retry_count + 1 < max_attempts),"
+                " visible_at = NULL, lease_until = NULL, end_time = ?, update_time = ?"
+                f" WHERE seq_no = ? AND {_LEASED} AND lease_until <= ? RETURNING {_TASK_COLUMNS}",
+                (TaskStatus.TIMED_OUT.value, now, now, seq_no, now),
+            ).fetchone()
+            if row is not None:
+                ended.append(_task_row(row))
+        return ended
+
+    def task_state(self, db: sqlite3.Connection, task_id: str) -> TaskState | None:
+        """Where the task stands now (None: no task has that id)."""
+        row = db.execute(
+            "SELECT status, task_type, domain FROM tasks WHERE id = ?", (task_id,)
+        ).fetchone()
+        return None if row is None else TaskState(TaskStatus(row[0]), row[1], row[2])
+
+    def _touch(
+        self, db: sqlite3.Connection, change: str, parameters: Sequence[object]
+    ) -> Touched | None:
+        row = db.execute(f"UPDATE tasks SET {change} RETURNING {_TOUCHED}", parameters).fetchone()
+        return None if row is None else Touched(*row)
 
     def next_due(self, after: int) -> int | None:
         """The earliest event after ``after``: a lease running out or a delayed task appearing."""
