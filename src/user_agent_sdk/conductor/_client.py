@@ -13,6 +13,11 @@ sent.
   ``GET /tasks/poll/batch/{type}``; updates ``POST /tasks``, or ``POST /tasks/update-v2``
   which also leases the next task of the same type, saving a poll per task.
 
+Requests that lease tasks (polls, ``update-v2``, ``update-batch`` with a count) carry an
+``Idempotency-Key``; when one gets no answer, the same request sent again carries the
+same key, so a server that honours it (the embedded one does) answers with the tasks
+the lost answer leased instead of leasing more. Other servers ignore the header.
+
 Polls and updates, the hot path, go over :class:`~._pool.Pool`. httpx serves the token
 endpoints, and every request when a proxy is configured in the environment or a
 transport is passed in (tests).
@@ -22,6 +27,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
+import uuid
+from collections import OrderedDict
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -31,7 +38,7 @@ import httpx
 import trio
 
 from ._converter import from_json_obj, to_json_obj
-from ._errors import ConductorError
+from ._errors import ConductorError, ServerUnavailable
 from ._models import Task, TaskResult
 from ._pool import CONNECT_TIMEOUT_S, Pool
 from ._reply import Reply
@@ -138,6 +145,8 @@ class ConductorClient:
             self._sender = Pool(self.api_url, max_connections)
         self._update_and_poll_path = flavour.update_and_poll_path
         self._update_batch_path = flavour.update_batch_path
+        self._unanswered: OrderedDict[tuple[str, str, int], tuple[str, float]] = OrderedDict()
+        """Keys of leasing requests that got no answer, by (method, target, body hash)."""
 
     async def __aenter__(self) -> ConductorClient:
         return self
@@ -229,7 +238,7 @@ class ConductorClient:
         if path is None:
             await self.update_json(body)
             return None
-        reply = await self._call("POST", path, None, body, _UPDATE_TIMEOUT_S)
+        reply = await self._call("POST", path, None, body, _UPDATE_TIMEOUT_S, leases=True)
         if reply.status in (404, 405):
             await self.update_json(body)  # raises if the result itself is refused
             self._update_and_poll_path = None
@@ -270,7 +279,7 @@ class ConductorClient:
         if domain:
             params["domain"] = domain
         body = b"[" + b",".join(bodies) + b"]"
-        reply = await self._call("POST", path, params, body, _UPDATE_TIMEOUT_S)
+        reply = await self._call("POST", path, params, body, _UPDATE_TIMEOUT_S, leases=count > 0)
         if reply.status in (404, 405):
             self._update_batch_path = None
             return None
@@ -295,7 +304,8 @@ class ConductorClient:
         return BatchAnswer(tasks, unknown)
 
     async def _get_json(self, path: str, params: dict[str, str | int], timeout_s: float) -> Any:
-        reply = await self._call("GET", path, params, b"", timeout_s)
+        """A poll's answer (every GET this client sends leases tasks)."""
+        reply = await self._call("GET", path, params, b"", timeout_s, leases=True)
         reply.raise_for_status()
         if reply.status == 204 or not reply.body:
             return None
@@ -308,11 +318,44 @@ class ConductorClient:
         params: dict[str, str | int] | None,
         body: bytes,
         timeout_s: float,
+        *,
+        leases: bool = False,
     ) -> Reply:
         target = self._base_path + path + (f"?{urlencode(params)}" if params else "")
         headers = [("Accept", "application/json"), ("User-Agent", _USER_AGENT)]
         if body:
             headers.append(("Content-Type", "application/json"))
+        if not leases:
+            return await self._send(method, target, headers, body, timeout_s)
+        request = (method, target, hash(body))
+        key = self._key_for(request)
+        try:
+            return await self._send(
+                method, target, [*headers, ("Idempotency-Key", key)], body, timeout_s
+            )
+        except ServerUnavailable:
+            # No answer: whatever it leased is remembered under this key by the server.
+            self._unanswered[request] = (key, trio.current_time() + _KEY_REUSE_S)
+            while len(self._unanswered) > _MAX_UNANSWERED:
+                self._unanswered.popitem(last=False)
+            raise
+
+    def _key_for(self, request: tuple[str, str, int]) -> str:
+        """The key of a request sent again after no answer, else a new one."""
+        if self._unanswered:
+            found = self._unanswered.pop(request, None)
+            if found is not None and found[1] >= trio.current_time():
+                return found[0]
+        return uuid.uuid4().hex
+
+    async def _send(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        timeout_s: float,
+    ) -> Reply:
         auth = None if self._tokens is None else await self._tokens.header()
         reply = await self._sender.send(
             method, target, [*headers, auth] if auth else headers, body, timeout_s
@@ -328,6 +371,10 @@ class ConductorClient:
 
 _DECODE_CHUNK = 8
 """Tasks of an update-batch answer read between two checkpoints."""
+_KEY_REUSE_S = 20.0
+"""A request sent again within this long after no answer reuses its key (servers
+remember keys a little longer: the embedded one for 30 s)."""
+_MAX_UNANSWERED = 64
 
 
 def _task(data: Any) -> Task:

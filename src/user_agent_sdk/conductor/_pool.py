@@ -169,8 +169,11 @@ class Pool:
     """Keep-alive HTTP/1.1 connections to one origin (plain or TLS), most recent first.
 
     At most ``max_connections`` requests are in flight; more wait their turn. A request
-    that finds its reused connection already closed by the server, before any of the
-    answer arrived, is repeated once on a new connection (it never ran).
+    that finds its reused connection closed by the server before any of the answer
+    arrived is sent once more, byte for byte, on a new connection. Usually it never ran
+    (the server had closed the idle connection); if it did, the repeat must be harmless:
+    results are (an ended attempt ignores them), and requests that lease tasks carry an
+    ``Idempotency-Key`` so that the server answers the repeat with the same tasks.
     """
 
     def __init__(self, url: str, max_connections: int) -> None:

@@ -34,6 +34,7 @@ from ._engine import (
     task_json,
 )
 from ._http import HTTPError, Request, Response
+from ._replays import LeaseReplays, Render
 from ._store import TaskRow
 
 T = TypeVar("T")
@@ -64,6 +65,7 @@ class ServerApp:
         self._engine = engine
         self._issuer = issuer
         self._auth_required = auth_required
+        self._replays = LeaseReplays(engine)
         table: list[tuple[str, str, RouteHandler, bool]] = [
             ("GET", "/health", self._health, True),
             ("POST", "/api/token", self._orkes_token, True),
@@ -175,28 +177,31 @@ class ServerApp:
     # -- tasks ---------------------------------------------------------------------
 
     async def _batch_poll(self, request: Request, params: dict[str, str]) -> Response:
-        tasks = await self._engine.poll(
-            params["task_type"],
-            worker_id=request.query_value("workerid"),
-            domain=request.query_value("domain") or "",
-            count=_int_query(request, "count", 1, 1, MAX_BATCH),
-            timeout_ms=_int_query(request, "timeout", 100, 0, MAX_POLL_TIMEOUT_MS),
-        )
-        return self._handing_out(tasks, [task_json(task) for task in tasks])
+        count = _int_query(request, "count", 1, 1, MAX_BATCH)
+        timeout_ms = _int_query(request, "timeout", 100, 0, MAX_POLL_TIMEOUT_MS)
 
-    def _handing_out(self, tasks: list[TaskRow], body: Any) -> Response:
-        """The answer to a poll; if it cannot be delivered, the tasks go back to the queue."""
-        if not tasks:
-            return Response.no_content()
-        return attrs.evolve(Response.json(body), on_undelivered=lambda: self._engine.release(tasks))
+        async def lease() -> tuple[list[TaskRow], Render]:
+            tasks = await self._engine.poll(
+                params["task_type"],
+                worker_id=request.query_value("workerid"),
+                domain=request.query_value("domain") or "",
+                count=count,
+                timeout_ms=timeout_ms,
+            )
+            return tasks, _task_list
+
+        return await self._replays.answer(_replay_key(request), lease)
 
     async def _poll_one(self, request: Request, params: dict[str, str]) -> Response:
-        tasks = await self._engine.poll(
-            params["task_type"],
-            worker_id=request.query_value("workerid"),
-            domain=request.query_value("domain") or "",
-        )
-        return self._handing_out(tasks, task_json(tasks[0]) if tasks else None)
+        async def lease() -> tuple[list[TaskRow], Render]:
+            tasks = await self._engine.poll(
+                params["task_type"],
+                worker_id=request.query_value("workerid"),
+                domain=request.query_value("domain") or "",
+            )
+            return tasks, _one_task
+
+        return await self._replays.answer(_replay_key(request), lease)
 
     async def _update(self, request: Request, params: dict[str, str]) -> Response:
         result = _decode(request, TaskResult)
@@ -205,12 +210,15 @@ class ServerApp:
 
     async def _update_and_poll(self, request: Request, params: dict[str, str]) -> Response:
         result = _decode(request, TaskResult)
-        try:
-            task = await self._engine.update_and_poll(result)
-        except TaskNotFound:
-            raise HTTPError(404, f"no task found with id {result.task_id!r}") from None
-        tasks = [] if task is None else [task]
-        return self._handing_out(tasks, task_json(task) if task else None)
+
+        async def lease() -> tuple[list[TaskRow], Render]:
+            try:
+                task = await self._engine.update_and_poll(result)
+            except TaskNotFound:
+                raise HTTPError(404, f"no task found with id {result.task_id!r}") from None
+            return ([] if task is None else [task]), _one_task
+
+        return await self._replays.answer(_replay_key(request), lease)
 
     async def _update_batch(self, request: Request, params: dict[str, str]) -> Response:
         """Our extension: many results, and the next tasks of one queue, in one request.
@@ -223,19 +231,26 @@ class ServerApp:
         results = _decode(request, list[TaskResult])
         if len(results) > MAX_BATCH:
             raise HTTPError(400, f"at most {MAX_BATCH} results per batch, got {len(results)}")
-        try:
-            unknown, tasks = await self._engine.update_batch(
-                results,
-                (params["task_type"], request.query_value("domain") or ""),
-                count=_int_query(request, "count", 0, 0, MAX_BATCH),
-                worker_id=request.query_value("workerid"),
-            )
-        except DuplicateResult as exc:
-            raise HTTPError(400, str(exc)) from None
-        body = {"tasks": [task_json(task) for task in tasks], "unknownTaskIds": unknown}
-        if not tasks:
-            return Response.json(body)
-        return attrs.evolve(Response.json(body), on_undelivered=lambda: self._engine.release(tasks))
+        count = _int_query(request, "count", 0, 0, MAX_BATCH)
+
+        async def lease() -> tuple[list[TaskRow], Render]:
+            try:
+                unknown, tasks = await self._engine.update_batch(
+                    results,
+                    (params["task_type"], request.query_value("domain") or ""),
+                    count=count,
+                    worker_id=request.query_value("workerid"),
+                )
+            except DuplicateResult as exc:
+                raise HTTPError(400, str(exc)) from None
+
+            def render(handed_out: list[TaskRow]) -> Response:
+                tasks_json = [task_json(task) for task in handed_out]
+                return Response.json({"tasks": tasks_json, "unknownTaskIds": unknown})
+
+            return tasks, render
+
+        return await self._replays.answer(_replay_key(request), lease)
 
     async def _apply(self, result: TaskResult) -> Any:
         try:
@@ -387,6 +402,32 @@ class ServerApp:
         if found is None:
             raise HTTPError(404, f"no task definition named {params['name']!r}")
         return Response.json(to_json_obj(found))
+
+
+# -- answers that hand out tasks ------------------------------------------------------
+
+
+def _task_list(tasks: list[TaskRow]) -> Response:
+    """A batch poll's answer: the tasks, or 204 for none."""
+    return Response.json([task_json(task) for task in tasks]) if tasks else Response.no_content()
+
+
+def _one_task(tasks: list[TaskRow]) -> Response:
+    """A single poll's (and update-v2's) answer: the task, or 204 for none."""
+    return Response.json(task_json(tasks[0])) if tasks else Response.no_content()
+
+
+MAX_KEY_CHARS = 200
+
+
+def _replay_key(request: Request) -> tuple[str, str] | None:
+    """What names a leasing request for its retries: its ``Idempotency-Key`` and path."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY_CHARS:
+        raise HTTPError(400, f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} characters")
+    return key, request.path
 
 
 # -- decoding at the edge --------------------------------------------------------------

@@ -281,6 +281,10 @@ class TaskEngine:
         for queue in {(row.task_type, row.domain) for row in rows}:
             self._notify(queue)
 
+    def still_leased(self, leases: Iterable[tuple[str, int]]) -> list[TaskRow]:
+        """The tasks of ``leases`` (task id, poll count) that those leases still hold."""
+        return self._store.leased_as(list(leases))
+
     async def _claim(self, queue: Queue, count: int, worker_id: str | None) -> list[TaskRow]:
         now = self._clock()
         rows = await self._writes.write(

@@ -415,6 +415,19 @@ class Store:
                 found[row.id] = row
         return found
 
+    def leased_as(self, leases: Sequence[tuple[str, int]]) -> list[TaskRow]:
+        """The tasks of ``leases`` (task id, poll count) still held by those leases, in order."""
+        wanted = dict(leases)
+        found = self.get_tasks(list(wanted))
+        return [
+            row
+            for task_id, polls in leases
+            if (row := found.get(task_id)) is not None
+            and row.poll_count == polls
+            and row.status is TaskStatus.IN_PROGRESS
+            and row.lease_until is not None
+        ]
+
     def claim(
         self,
         db: sqlite3.Connection,
