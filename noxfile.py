@@ -3,12 +3,14 @@
 Run with ``nox -s NAME`` when nox is installed, or on a fresh machine that has only
 Python 3.11 and pip with ``python3 noxfile.py [-s NAME]``: the file then installs nox
 into ``.nox/_bootstrap`` and runs itself there. With no ``-s`` the default sessions run
-(lint, typecheck, tests), which is what CI does.
+(lint, typecheck, the tests on the oldest and newest supported Pythons found), which is
+what CI does.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,17 +40,59 @@ except ModuleNotFoundError:
     _bootstrap()
     raise SystemExit(1) from None  # not reached: execv replaces this process
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
+
+
+def _runnable(command: str) -> bool:
+    # A pyenv shim is on PATH for every version pyenv has, but fails for those not selected.
+    return subprocess.run([command, "-c", "pass"], capture_output=True).returncode == 0
+
+
+def _found_pythons() -> list[str]:
+    """The supported versions this machine has; pyenv's installs are put on PATH for nox."""
+    found: list[str] = []
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    for version in SUPPORTED_PYTHONS:
+        command = f"python{version}"
+        if shutil.which(command) and _runnable(command):
+            found.append(version)
+            continue
+        for home in sorted(pyenv.glob(f"{version}.*"), reverse=True):
+            if (home / "bin" / command).exists():
+                os.environ["PATH"] = f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}"
+                found.append(version)
+                break
+    return found or [f"{sys.version_info.major}.{sys.version_info.minor}"]
+
+
+PYTHONS = _found_pythons()
+
+# What CI runs: the whole suite on the oldest Python found, and on the newest all but the
+# slow end-to-end tests (they start subprocesses and run for minutes; what they exercise
+# does not change between versions). `nox -s tests` runs the whole suite on every one.
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    f"tests-{PYTHONS[0]}",
+    *([f"fast_tests-{PYTHONS[-1]}"] if len(PYTHONS) > 1 else []),
+]
 nox.options.default_venv_backend = "venv"
 
 PIP_QUIET = ["--quiet", "--disable-pip-version-check"]
 
 
-@nox.session
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The test suite, against the embedded server over loopback."""
     session.install(*PIP_QUIET, "-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHONS)
+def fast_tests(session: nox.Session) -> None:
+    """The test suite without the tests marked slow."""
+    session.install(*PIP_QUIET, "-e", ".[test]")
+    session.run("pytest", "-m", "not slow", *session.posargs)
 
 
 @nox.session
