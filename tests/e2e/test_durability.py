@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,22 @@ def test_a_lease_held_when_the_server_died_runs_out_after_restart(tmp_path: Path
         assert again["retriedTaskId"] == abandoned["taskId"]
         _complete(api, again)
         assert api.get(f"/workflow/{workflow_id}").json()["output"] == {"doubled": 42}
+
+
+def test_a_lease_that_ran_out_while_the_server_was_down_starts_over(tmp_path: Path) -> None:
+    db = str(tmp_path / "queue.db")
+    options = ("--db", db, "--response-timeout", "2")
+    with server_process(*options) as first:
+        with httpx.Client(base_url=first.api_url) as api:
+            workflow_id = api.post("/workflow/durable", json={"n": 4}).text
+            [held] = _poll(api, 1)
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait()
+        stop(first.process)
+    time.sleep(2.5)  # the lease runs out while no server could hear from the worker
+
+    with server_process(*options) as second, httpx.Client(base_url=second.api_url) as api:
+        _complete(api, held)  # the worker reports as soon as the server is back
+        workflow = api.get(f"/workflow/{workflow_id}").json()
+    assert (workflow["status"], workflow["output"]) == ("COMPLETED", {"doubled": 8})
+    assert [(t["retryCount"], t["status"]) for t in workflow["tasks"]] == [(0, "COMPLETED")]

@@ -29,6 +29,7 @@ from user_agent_sdk.conductor import (
     TaskResult,
     TaskResultStatus,
 )
+from user_agent_sdk.runtime._sender import ResultSender
 from user_agent_sdk.server import RunningServer
 
 from .support import submit
@@ -40,14 +41,24 @@ class LossyRelay:
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.lose = 0
+        self.down = False
+        """While True, every connection is closed at once, as by a server that is gone."""
         self.keys: list[str | None] = []
 
+    def is_down(self) -> bool:
+        return self.down
+
     async def handle(self, client: trio.SocketStream) -> None:
+        if self.down:
+            await client.aclose()
+            return
         upstream = await trio.open_tcp_stream("127.0.0.1", self.upstream_port)
         async with client, upstream:
             from_client = MessageReader(functools.partial(client.receive_some, 65536))
             from_server = MessageReader(functools.partial(upstream.receive_some, 65536))
             while (data := await from_client.read_head()) is not None:
+                if self.is_down():
+                    return
                 head = parse_request_head(data)
                 body = await read_body(from_client, request_framing(head), 1 << 24)
                 self.keys.append(head.headers.get("idempotency-key"))
@@ -135,3 +146,27 @@ async def test_a_lost_update_sent_again_is_applied_once(
     flow = (await api.get(f"/workflow/{workflow_id}")).json()
     assert (flow["status"], flow["output"]) == ("COMPLETED", {"ok": 1})
     assert lossy.keys[1:] == [None, None, None]  # updates carry no key: repeating one is harmless
+
+
+async def test_a_result_waiting_to_retry_goes_at_once_when_the_server_answers_again(
+    relay: tuple[LossyRelay, str], api: httpx.AsyncClient
+) -> None:
+    lossy, url = relay
+    workflow_id = await submit(api, "comeback", {"n": 0})
+    async with ConductorClient(url, CONDUCTOR) as client, trio.open_nursery() as nursery:
+        [task] = await client.poll("comeback", count=1, worker_id="w", timeout_ms=0)
+        # A first retry wait far longer than the test may take: only the signal ends it.
+        sender = ResultSender(client, nursery, concurrency=4, agent="t", first_retry_s=60)
+        lossy.down = True
+        await sender.send(
+            TaskResult(task.task_id, TaskResultStatus.COMPLETED, output_data={"ok": 1})
+        )
+        await trio.sleep(0.3)  # the post has failed and waits to retry
+        assert sender.pending == 1
+        lossy.down = False
+        sender.server_answered()
+        with trio.fail_after(5):
+            while sender.pending:
+                await trio.sleep(0.02)
+    flow = (await api.get(f"/workflow/{workflow_id}")).json()
+    assert (flow["status"], flow["output"]) == ("COMPLETED", {"ok": 1})

@@ -1,4 +1,4 @@
-"""A completion and a lease expiry that race: whichever commits first wins, the other changes nothing.
+"""A completion and a lease expiry that race: whichever commits first wins, the other does nothing.
 
 Thousands of completions are posted across the instant their leases run out, through
 every way a result reaches the server (``POST /tasks``, ``update-v2``, ``update-batch``).
@@ -8,10 +8,9 @@ COMPLETED with it, or TIMED_OUT with none of the worker's output, its workflow T
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import trio
@@ -182,4 +181,3 @@ async def test_completions_racing_lease_expiry_are_never_overwritten(
     # The race was really run: both outcomes happened.
     assert completed > 0, figures
     assert timed_out > 0, figures
-

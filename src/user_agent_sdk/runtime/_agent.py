@@ -319,6 +319,8 @@ class AgentRunner:
                     domain=self.agent.spec.domain,
                     timeout_ms=long_poll_ms,
                 )
+            assert self._sender is not None
+            self._sender.server_answered()
         finally:
             self._request_scopes.discard(scope)
             self._unreserve(width)
@@ -449,6 +451,7 @@ class AgentRunner:
             for result, body in batch:
                 await self._post(result, body)
             return
+        self._sender.server_answered()
         now = trio.current_time()
         self._pace.round_trip(now - started, now)
         for task_id in answer.unknown_task_ids:

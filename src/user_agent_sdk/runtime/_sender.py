@@ -23,22 +23,41 @@ class ResultSender:
     """Delivers each result in its own task of ``nursery`` until the server has it.
 
     A post that fails for a reason that may pass (the server is down, restarting, or
-    refused a stale token) is retried with a growing, jittered wait. A result the server
+    refused a stale token) is retried with a growing, jittered wait, cut short as soon as
+    the server is heard from again (:meth:`server_answered`, or another post getting
+    through), so results reach a server that is back before their leases run out. A
+    result the server
     refuses outright is replaced by a bare ``FAILED`` naming the refusal, so the task is
     retried rather than left leased. :meth:`send` waits only while ``concurrency`` posts
     are already under way, which is how a dead server eventually stops the pollers too.
     """
 
     def __init__(
-        self, client: ConductorClient, nursery: trio.Nursery, *, concurrency: int, agent: str
+        self,
+        client: ConductorClient,
+        nursery: trio.Nursery,
+        *,
+        concurrency: int,
+        agent: str,
+        first_retry_s: float = 0.1,
     ) -> None:
+        """``first_retry_s``: the wait after a first failed post (it doubles up to 10 s)."""
+        self._first_retry_s = first_retry_s
         self._client = client
         self._nursery = nursery
         self._room = trio.Semaphore(concurrency)
         self._agent = agent
         self.pending = 0
+        self._retrying = 0
+        self._answered = trio.Event()
         self.lost: list[str] = []
         """Ids of tasks whose result was never delivered (cancelled while retrying)."""
+
+    def server_answered(self) -> None:
+        """The server answered a request: posts waiting to retry try again at once."""
+        if self._retrying:
+            self._answered.set()
+            self._answered = trio.Event()
 
     async def send(self, result: TaskResult, body: bytes | None = None) -> None:
         """Queue ``result`` (encoded as ``body`` when already done) for delivery."""
@@ -48,7 +67,7 @@ class ResultSender:
 
     async def _deliver(self, result: TaskResult, body: bytes) -> None:
         delivered = False
-        backoff = Backoff(first=0.1, limit=10.0, jitter=True)
+        backoff = Backoff(first=self._first_retry_s, limit=10.0, jitter=True)
         try:
             while True:
                 try:
@@ -70,9 +89,10 @@ class ResultSender:
                         exc,
                         wait,
                     )
-                    await trio.sleep(wait)
+                    await self._wait_to_retry(wait)
                 else:
                     delivered = True
+                    self.server_answered()
                     if backoff.failures:
                         log.info("%s: posted the result of task %s", self._agent, result.task_id)
                     return
@@ -81,6 +101,14 @@ class ResultSender:
             self._room.release()
             if not delivered:
                 self.lost.append(result.task_id)
+
+    async def _wait_to_retry(self, wait: float) -> None:
+        self._retrying += 1
+        try:
+            with trio.move_on_after(wait):
+                await self._answered.wait()
+        finally:
+            self._retrying -= 1
 
     def _replacement(self, result: TaskResult, exc: RequestRejected) -> TaskResult | None:
         if exc.status == 404:

@@ -133,15 +133,26 @@ class TaskEngine:
         """Expire leases and reveal delayed tasks on time, until cancelled.
 
         Must run for the engine's whole life (start it in the server's nursery): the
-        group commit and the WAL checkpoints run beside it. On start it first handles
-        whatever fell due while the server was down.
+        group commit and the WAL checkpoints run beside it. On start, a lease that ran out
+        while the server was down starts over (its worker could not renew it, nor post
+        its result, meanwhile); delayed tasks due meanwhile appear at once.
         """
         async with trio.open_nursery() as nursery:
             if self._checkpoints is not None:
                 await nursery.start(self._checkpoints.run)
             await nursery.start(self._writes.run)
+            await self._restart_overdue_leases()
             task_status.started()
             await self._run_timers()
+
+    async def _restart_overdue_leases(self) -> None:
+        # Leases that ran out while the server was down could not have been renewed, nor
+        # their results posted: each starts over now, rather than timing out tasks whose
+        # workers are most likely about to report them.
+        now = self._clock()
+        restarted = await self._writes.write(lambda db: self._store.restart_leases(db, now))
+        if restarted:
+            log.info("%d leases ran out while the server was down; each starts over", restarted)
 
     async def _run_timers(self) -> None:
         revealed_until = -1

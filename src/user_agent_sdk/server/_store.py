@@ -584,6 +584,15 @@ class Store:
                 ended.append(_task_row(row))
         return ended
 
+    def restart_leases(self, db: sqlite3.Connection, now: int) -> int:
+        """Leases that ran out by ``now`` start over from ``now``; returns how many."""
+        cursor = db.execute(
+            "UPDATE tasks SET lease_until = ? + response_timeout_s * 1000"
+            f" WHERE {_LEASED} AND lease_until <= ?",
+            (now, now),
+        )
+        return cursor.rowcount
+
     def task_state(self, db: sqlite3.Connection, task_id: str) -> TaskState | None:
         """Where the task stands now (None: no task has that id)."""
         row = db.execute(
