@@ -129,15 +129,22 @@ def test_bodiless_answers_have_no_body_whatever_their_headers_say() -> None:
     ("head", "status"),
     [
         (b"GET /x HTTP/1.1\r\nHost: h\r\n folded: value\r\n\r\n", 400),
-        (b"GET /x HTTP/1.1\r\nBad Name: v\r\n\r\n", 400),
-        (b"GET /x HTTP/1.1\r\nX: a\x00b\r\n\r\n", 400),
-        (b"GET /x HTTP/2.0\r\n\r\n", 400),
-        (b"GET  /x HTTP/1.1\r\n\r\n", 400),
-        (b"G\xc3T /x HTTP/1.1\r\n\r\n", 400),
-        (b"POST /x HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n", 400),
-        (b"POST /x HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
-        (b"POST /x HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-        (b"POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        (b"GET /x HTTP/1.1\r\nHost: h\r\nBad Name: v\r\n\r\n", 400),
+        (b"GET /x HTTP/1.1\r\nHost: h\r\nX: a\x00b\r\n\r\n", 400),
+        (b"GET /x HTTP/2.0\r\nHost: h\r\n\r\n", 400),
+        (b"GET  /x HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"G\xc3T /x HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET /\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET /x HTTP/1.1\r\n\r\n", 400),
+        (b"GET /x HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        (b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 2\r\n\r\n", 400),
+        (b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400),
+        (
+            b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n",
+            400,
+        ),
+        (b"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
     ],
 )
 def test_ambiguous_or_malformed_requests_are_refused(head: bytes, status: int) -> None:
@@ -147,11 +154,13 @@ def test_ambiguous_or_malformed_requests_are_refused(head: bytes, status: int) -
 
 
 async def test_bodies_over_the_limit_are_refused_with_413() -> None:
-    declared = parse_request_head(b"POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n")
+    declared = parse_request_head(b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n")
     with pytest.raises(ProtocolError) as caught:
         await read_body(_reader(b"x" * 11), request_framing(declared), 10)
     assert caught.value.status == 413
-    chunked = parse_request_head(b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunked = parse_request_head(
+        b"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     with pytest.raises(ProtocolError) as caught:
         await read_body(_reader(_chunked(b"y" * 11, [4])), request_framing(chunked), 10)
     assert caught.value.status == 413

@@ -13,6 +13,7 @@ from typing import Any
 import trio
 
 from ..server import MEMORY, ClientCredentials, RunningServer, ServerConfig, TaskSettings, serve
+from ..server._http import DEFAULT_MAX_CONNECTIONS, RESERVED_FILES, default_max_connections
 from . import _errors, _logging
 from ._heap import freeze_startup_heap
 
@@ -100,6 +101,16 @@ def add_parser(subparsers: Any) -> None:
         help="larger request bodies are refused with 413 (default %(default)s)",
     )
     parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=default_max_connections(),
+        metavar="N",
+        help="most connections open at once: a new one past the cap closes the longest-idle "
+        "keep-alive connection, or waits in the listen backlog while none is idle "
+        f"(default %(default)s: the open-file limit less {RESERVED_FILES}, at most "
+        f"{DEFAULT_MAX_CONNECTIONS})",
+    )
+    parser.add_argument(
         "--print-credentials",
         action="store_true",
         help="print a credentials.json that points a user agent at this server",
@@ -142,7 +153,14 @@ def _config(args: argparse.Namespace) -> ServerConfig | None:
             file=sys.stderr,
         )
         return None
-    for name in ("port", "token_ttl", "response_timeout", "max_attempts", "max_body_bytes"):
+    for name in (
+        "port",
+        "token_ttl",
+        "response_timeout",
+        "max_attempts",
+        "max_body_bytes",
+        "max_connections",
+    ):
         if getattr(args, name) < (0 if name == "port" else 1):
             option = "--" + name.replace("_", "-")
             print(f"useragent server: {option} must be positive", file=sys.stderr)
@@ -165,6 +183,7 @@ def _config(args: argparse.Namespace) -> ServerConfig | None:
             retry_delay_s=max(0, args.retry_delay),
         ),
         max_body_bytes=args.max_body_bytes,
+        max_connections=args.max_connections,
     )
 
 

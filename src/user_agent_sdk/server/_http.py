@@ -5,6 +5,11 @@ It does what the embedded task server needs and no more: keep-alive connections,
 coroutine per request. A handler answers with a :class:`Response`, or raises
 :class:`HTTPError` for a client mistake; anything else it raises becomes a 500 whose
 body never carries a traceback.
+
+No client can hold the server's resources for long without sending requests (see
+:class:`HTTPLimits`): a request must arrive in full within a time limit, an idle
+connection is closed after a while, and past a number of open connections the
+longest-idle one makes room for a new one.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +30,7 @@ from .._http1 import (
     MessageReader,
     PeerClosed,
     ProtocolError,
+    RequestHead,
     encode_response,
     keep_alive,
     parse_request_head,
@@ -46,7 +53,7 @@ class Request:
     """The raw (still percent-encoded) path, without the query string."""
     query: dict[str, list[str]]
     headers: dict[str, str]
-    """Header names in lower case; a repeated header keeps its last value."""
+    """Header names in lower case; a repeated header's values joined with ``", "``."""
     body: bytes
     client: str
 
@@ -106,13 +113,53 @@ class HTTPError(Exception):
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+DEFAULT_MAX_CONNECTIONS = 10_000
+"""Connections open at once, unless the open-file limit calls for fewer.
+
+Each is a socket (a file descriptor), a task and its buffers. A worker holds one
+keep-alive connection per slot, and a long poll holds its connection for the poll's
+timeout, so 10,000 serves a few hundred workers of 32 slots; that is more than one
+server process moves tasks for, and a bound on memory where the open-file limit is huge
+(containers often allow a million)."""
+RESERVED_FILES = 100
+"""Descriptors kept out of the connections' reach for the server's own files (SQLite's
+database, WAL and shared-memory files for each of its connections, the listening socket,
+trio's wake-up channels, logs): run out, and neither accept() nor SQLite could go on."""
+
+
+def default_max_connections() -> int:
+    """:data:`DEFAULT_MAX_CONNECTIONS`, or fewer where the open-file limit is lower: that
+    limit less room for the server's own files."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        return DEFAULT_MAX_CONNECTIONS
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return DEFAULT_MAX_CONNECTIONS
+    return max(1, min(DEFAULT_MAX_CONNECTIONS, soft - RESERVED_FILES))
+
+
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"HTTPLimits.{attribute.name} must be positive, not {value!r}")
+
+
 @attrs.frozen
 class HTTPLimits:
-    """Per-connection limits."""
+    """What one client, or all of them, may hold of the server."""
 
-    max_body_bytes: int = 10 * 1024 * 1024
-    idle_timeout: float = 600.0
+    max_body_bytes: int = attrs.field(default=10 * 1024 * 1024, validator=_positive)
+    idle_timeout: float = attrs.field(default=600.0, validator=_positive)
     """Seconds a keep-alive connection may sit between requests before it is closed."""
+    request_timeout: float = attrs.field(default=30.0, validator=_positive)
+    """Seconds from a request's first byte to its last (head and body) before it is
+    answered 408 and its connection closed: a client that stops sending mid-request
+    holds nothing for longer. Handling (a long poll) and answering do not count."""
+    max_connections: int = attrs.field(factory=default_max_connections, validator=_positive)
+    """Connections open at once. A new one past the cap closes the longest-idle
+    connection (one waiting between requests, not one whose request is being read or
+    handled); while none is idle, new connections wait in the listen backlog."""
 
 
 def _always(request: Request) -> bool:
@@ -136,11 +183,26 @@ async def serve_http(
     and cancels the handler if it does. On cancellation every connection is closed;
     requests in progress are abandoned.
     """
+    if limits.max_connections > default_max_connections() > 1:
+        log.warning(
+            "up to %d connections may be open, but the open-file limit leaves room for %d "
+            "(see ulimit -n): past that, accepting fails",
+            limits.max_connections,
+            default_max_connections(),
+        )
     listener = _listen(host, port)
+    connections = _Connections(limits.max_connections)
     with listener:
         async with trio.open_nursery() as nursery:
             task_status.started(listener.getsockname()[1])
             while True:
+                if connections.full():
+                    # Only once someone is waiting to connect: idle connections are
+                    # closed to make room, never ahead of need.
+                    await trio.lowlevel.wait_readable(listener)
+                    if not connections.close_longest_idle():
+                        await connections.wait_for_room()
+                        continue
                 try:
                     sock, peer = listener.accept()
                 except BlockingIOError:
@@ -152,7 +214,10 @@ async def serve_http(
                     continue
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                connection = _Connection(sock, f"{peer[0]}:{peer[1]}", handler, limits, may_wait)
+                connection = _Connection(
+                    sock, f"{peer[0]}:{peer[1]}", handler, limits, may_wait, connections
+                )
+                connections.opened(connection)
                 nursery.start_soon(connection.serve)
 
 
@@ -172,8 +237,79 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+class _Connections:
+    """The open connections of one listener, and which of them are idle."""
+
+    _WARN_EVERY_S = 60.0
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: set[_Connection] = set()
+        # Idle connections with the cancel scope of their wait, longest idle first (a
+        # dict keeps insertion order, and a connection is re-inserted each time).
+        self.idle: dict[_Connection, trio.CancelScope] = {}
+        self._room: trio.Event | None = None
+        self._warned_at = -math.inf
+
+    def full(self) -> bool:
+        return len(self._open) >= self.limit
+
+    def opened(self, connection: _Connection) -> None:
+        self._open.add(connection)
+
+    def closed(self, connection: _Connection) -> None:
+        self._open.discard(connection)
+        if self._room is not None:
+            self._room.set()
+
+    def now_idle(self, connection: _Connection, scope: trio.CancelScope) -> None:
+        self.idle[connection] = scope
+        # Waking the acceptor here, not only when a connection closes: busy keep-alive
+        # connections (workers polling back to back) might never close on their own.
+        if self._room is not None:
+            self._room.set()
+
+    def now_busy(self, connection: _Connection) -> None:
+        self.idle.pop(connection, None)
+
+    def close_longest_idle(self) -> bool:
+        """Close the connection idle the longest, if any; it counts as closed at once."""
+        connection = next(iter(self.idle), None)
+        if connection is None:
+            return False
+        self.idle.pop(connection).cancel()
+        self._open.discard(connection)
+        log.debug("closing the idle connection from %s to make room", connection.client)
+        return True
+
+    async def wait_for_room(self) -> None:
+        """Until a connection closes or becomes idle; one warning a minute at most."""
+        now = trio.current_time()
+        if now - self._warned_at >= self._WARN_EVERY_S:
+            self._warned_at = now
+            log.warning(
+                "%d connections are open, the most allowed, and none is idle: "
+                "new connections wait until one is",
+                self.limit,
+            )
+        self._room = trio.Event()
+        try:
+            await self._room.wait()
+        finally:
+            self._room = None
+
+
 class _ClientGone(Exception):
     pass
+
+
+class _Refused(Exception):
+    """A request refused before its handler ran: answered with ``error``, then closed."""
+
+    def __init__(self, error: HTTPError, what: str) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.what = what
 
 
 class _Connection:
@@ -193,12 +329,14 @@ class _Connection:
         handler: Handler,
         limits: HTTPLimits,
         may_wait: Callable[[Request], bool],
+        connections: _Connections,
     ) -> None:
         self._sock = sock
-        self._client = client
+        self.client = client
         self._handler = handler
         self._limits = limits
         self._may_wait = may_wait
+        self._connections = connections
         self._reader = MessageReader(self._receive)
 
     async def serve(self) -> None:
@@ -209,53 +347,57 @@ class _Connection:
         except (_ClientGone, ConnectionError, PeerClosed):
             pass  # the client went away; nothing to answer
         except ProtocolError as exc:
-            log.warning("%d bad HTTP from %s: %s", exc.status, self._client, exc)
-            await self._try_send_error(HTTPError(exc.status, str(exc)))
+            log.warning("%d bad HTTP from %s: %s", exc.status, self.client, exc)
+            await self._refuse(HTTPError(exc.status, str(exc)))
+        except _Refused as refused:
+            error = refused.error
+            log.warning("%d %s from %s: %s", error.status, refused.what, self.client, error.message)
+            await self._refuse(error)
         finally:
+            self._connections.closed(self)
             trio.lowlevel.notify_closing(self._sock)
             self._sock.close()
 
     async def _serve_one(self) -> bool:
         """Read one request and answer it; False once the connection must close."""
-        data: bytes | None = None
-        with trio.move_on_after(self._limits.idle_timeout):
-            data = await self._reader.read_head()
-        if data is None:
-            return False  # idle too long, or the client closed the connection
-        head = parse_request_head(data)
-        if head.headers.get("expect", "").lower() == "100-continue":
-            framing = request_framing(head)
-            if framing.length is None or framing.length <= self._limits.max_body_bytes:
-                await self._send_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-        try:
-            body = await read_body(self._reader, request_framing(head), self._limits.max_body_bytes)
-        except ProtocolError as exc:
-            if exc.status != 413:
-                raise
-            error = HTTPError(
-                413, f"request body exceeds the limit of {self._limits.max_body_bytes} bytes"
-            )
-            log.warning(
-                "413 %s %s from %s: %s", head.method, head.target[:200], self._client, error.message
-            )
-            await self._send(error.to_response(), close=True)
-            return False
-        target = urlsplit(head.target)
-        request = Request(
-            method=head.method,
-            path=target.path,
-            query=parse_qs(target.query, keep_blank_values=True),
-            headers=head.headers,
-            body=body,
-            client=self._client,
-        )
+        reader = self._reader
+        limits = self._limits
+        reading = False
+        # One cancel scope per request: its deadline is the idle limit while the next
+        # request has not started, then the request limit from its first byte.
+        with trio.CancelScope(deadline=trio.current_time() + limits.idle_timeout) as scope:
+            if not reader.buffered:
+                self._connections.now_idle(self, scope)
+                try:
+                    more = await reader.fill()
+                finally:
+                    self._connections.now_busy(self)
+                # Closed to make room just as bytes arrived: the request is dropped unread
+                # (it never ran), as if the connection had closed a moment earlier.
+                if not more or scope.cancel_called:
+                    return False
+            reading = True
+            scope.deadline = trio.current_time() + limits.request_timeout
+            received = await self._read_request()
+        if scope.cancelled_caught:
+            if reading:
+                raise _Refused(
+                    HTTPError(
+                        408,
+                        f"the request did not arrive in full within {limits.request_timeout:g} s",
+                    ),
+                    "request",
+                )
+            return False  # idle too long, or closed to make room for another connection
+        if received is None:
+            return False  # the client closed the connection after empty lines
+        request, reuse = received
         if self._may_wait(request):
             response = await self._respond_while_connected(request)
         else:
             response = await self._respond(request)
         if response is None:
             return False  # the client hung up; the handler was cancelled
-        reuse = keep_alive(head.version, head.headers)
         try:
             await self._send(response, close=not reuse)
         except (_ClientGone, ConnectionError):
@@ -263,8 +405,39 @@ class _Connection:
                 response.on_undelivered()
             raise
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%d %s %s (%s)", response.status, request.method, request.path, self._client)
+            log.debug("%d %s %s (%s)", response.status, request.method, request.path, self.client)
         return reuse
+
+    async def _read_request(self) -> tuple[Request, bool] | None:
+        """The next request, fully read, and whether the connection may carry another;
+        None if the stream ended before a request started."""
+        data = await self._reader.read_head()
+        if data is None:
+            return None
+        head = parse_request_head(data)
+        framing = request_framing(head)
+        limit = self._limits.max_body_bytes
+        if head.headers.get("expect", "").lower() == "100-continue" and (
+            framing.length is None or framing.length <= limit
+        ):
+            await self._send_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+        try:
+            body = await read_body(self._reader, framing, limit)
+        except ProtocolError as exc:
+            if exc.status != 413:
+                raise
+            error = HTTPError(413, f"request body exceeds the limit of {limit} bytes")
+            raise _Refused(error, _describe(head)) from None
+        target = urlsplit(head.target)
+        request = Request(
+            method=head.method,
+            path=target.path,
+            query=parse_qs(target.query, keep_blank_values=True),
+            headers=head.headers,
+            body=body,
+            client=self.client,
+        )
+        return request, keep_alive(head.version, head.headers)
 
     async def _respond_while_connected(self, request: Request) -> Response | None:
         """Run the handler, cancelling it if the client hangs up meanwhile.
@@ -343,10 +516,34 @@ class _Connection:
             encode_response(response.status, _reason(response.status), headers, body)
         )
 
-    async def _try_send_error(self, error: HTTPError) -> None:
-        """Answer a request that could not be read (nothing of an answer was sent yet)."""
-        with contextlib.suppress(_ClientGone, ConnectionError):
+    async def _refuse(self, error: HTTPError) -> None:
+        """Answer a request that will not be handled (nothing of an answer was sent yet),
+        and see that the client can read the answer before the connection closes.
+
+        Closing a socket with unread bytes makes the kernel reset the connection, which
+        can destroy the answer on its way: so the server stops writing and reads on,
+        discarding, until the client closes too. A client that does neither holds the
+        connection for :data:`_CLOSING_S` at most.
+        """
+        with trio.move_on_after(_CLOSING_S), contextlib.suppress(_ClientGone, OSError):
             await self._send(error.to_response(), close=True)
+            self._sock.shutdown(socket.SHUT_WR)
+            discarded = 0
+            while discarded < _CLOSING_BYTES:
+                data = await receive(self._sock)
+                if not data:
+                    break
+                discarded += len(data)
+
+
+_CLOSING_S = 2.0
+"""The longest a refused client may keep its connection open after the answer."""
+_CLOSING_BYTES = 1024 * 1024
+"""The most the server reads and discards from a refused client before closing anyway."""
+
+
+def _describe(head: RequestHead) -> str:
+    return f"{head.method} {head.target[:200]}"
 
 
 def _reason(status: int) -> str:
@@ -357,6 +554,7 @@ def _reason(status: int) -> str:
         401: "Unauthorized",
         404: "Not Found",
         405: "Method Not Allowed",
+        408: "Request Timeout",
         409: "Conflict",
         413: "Payload Too Large",
         431: "Request Header Fields Too Large",

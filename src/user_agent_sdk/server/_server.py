@@ -12,7 +12,7 @@ import trio
 from ._app import ServerApp
 from ._auth import ClientCredentials, TokenIssuer
 from ._engine import TaskEngine, TaskSettings
-from ._http import HTTPLimits, serve_http
+from ._http import HTTPLimits, default_max_connections, serve_http
 from ._store import Store
 
 MEMORY = ":memory:"
@@ -32,6 +32,11 @@ class ServerConfig:
     token_ttl_seconds: int = 3600
     task_defaults: TaskSettings = attrs.field(factory=TaskSettings)
     max_body_bytes: int = 10 * 1024 * 1024
+    max_connections: int = attrs.field(factory=default_max_connections)
+    """Connections open at once; see :attr:`HTTPLimits.max_connections
+    <user_agent_sdk.server._http.HTTPLimits.max_connections>`."""
+    request_timeout: float = 30.0
+    """Seconds a request may take to arrive, from its first byte to its last (408 after)."""
 
 
 @attrs.frozen
@@ -78,7 +83,11 @@ async def serve(
                 app,
                 config.host,
                 config.port,
-                HTTPLimits(config.max_body_bytes),
+                HTTPLimits(
+                    max_body_bytes=config.max_body_bytes,
+                    request_timeout=config.request_timeout,
+                    max_connections=config.max_connections,
+                ),
             )
             task_status.started(RunningServer(_base_url(config.host, port), config))
     finally:
