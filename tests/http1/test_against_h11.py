@@ -15,8 +15,8 @@ says refuses. Every listed difference is shown by an example of its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
 
 import attrs
 import h11
@@ -25,7 +25,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from user_agent_sdk._http1 import (
-    MessageReader,
     PeerClosed,
     ProtocolError,
     keep_alive,
@@ -35,6 +34,10 @@ from user_agent_sdk._http1 import (
     request_framing,
     response_framing,
 )
+
+from ._feed import Pieces, complete
+
+T = TypeVar("T")
 
 LIMIT = 1024 * 1024
 """Body limit for our side: above anything generated, so it never decides an outcome
@@ -81,40 +84,9 @@ def _h11_normal(headers: Sequence[tuple[bytes, bytes]]) -> tuple[tuple[str, str]
 # --- our side ---------------------------------------------------------------------------
 
 
-class _Pieces:
-    """A MessageReader's receive: the stream in pieces cut at ``cuts``."""
-
-    def __init__(self, stream: bytes, cuts: Sequence[int]) -> None:
-        edges = sorted({c for c in cuts if 0 < c < len(stream)})
-        self._pieces = [
-            stream[a:b] for a, b in zip([0, *edges], [*edges, len(stream)], strict=True)
-        ]
-        self.given = 0
-
-    async def receive(self) -> bytes:
-        piece = self._pieces.pop(0) if self._pieces else b""
-        self.given += len(piece)
-        return piece
-
-
-T = TypeVar("T")
-
-
-def _complete(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine that never waits (its receive hands out pieces at once) to its end,
-    without an event loop: thousands of examples stay cheap."""
-    try:
-        coroutine.send(None)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
-    coroutine.close()
-    raise AssertionError("the parser waited for something other than its receive")
-
-
 def ours_requests(stream: bytes, cuts: Sequence[int]) -> Outcome:
-    pieces = _Pieces(stream, cuts)
-    reader = MessageReader(pieces.receive)
+    pieces = Pieces(stream, cuts)
+    reader = pieces.reader()
     messages: list[Parsed] = []
     starts: list[int] = []
 
@@ -133,7 +105,7 @@ def ours_requests(stream: bytes, cuts: Sequence[int]) -> Outcome:
                 return "stop"
 
     try:
-        end = _complete(read())
+        end = complete(read())
     except (ProtocolError, PeerClosed):
         end = "refused"
     return Outcome(tuple(messages), end, tuple(starts))
@@ -142,8 +114,8 @@ def ours_requests(stream: bytes, cuts: Sequence[int]) -> Outcome:
 def ours_response(stream: bytes, method: str, cuts: Sequence[int]) -> Outcome:
     """Read as conductor/_pool.py reads an answer: interim (1xx) heads, then the answer
     (each a message of the outcome)."""
-    pieces = _Pieces(stream, cuts)
-    reader = MessageReader(pieces.receive)
+    pieces = Pieces(stream, cuts)
+    reader = pieces.reader()
     messages: list[Parsed] = []
     starts: list[int] = []
 
@@ -162,7 +134,7 @@ def ours_response(stream: bytes, method: str, cuts: Sequence[int]) -> Outcome:
         return "stop"
 
     try:
-        end = _complete(read())
+        end = complete(read())
     except (ProtocolError, PeerClosed):
         end = "refused"
     return Outcome(tuple(messages), end, tuple(starts))
@@ -426,7 +398,8 @@ def _chunked_body(draw: st.DrawFn, body: bytes) -> bytes:
         end = draw(_mostly([b"\r\n"], [b"", b"\r", b"\rx", b"\r\n\r\n"]))
         out += digits + suffix + b"\r\n" + piece + end
     out += draw(_mostly([b"0"], [b"00", b"0;end"])) + b"\r\n"
-    for line in draw(st.lists(_header_line(), max_size=2)):
+    lines: list[bytes] = draw(st.lists(_header_line(), max_size=2))
+    for line in lines:
         out += line + b"\r\n"
     return out + b"\r\n"
 
