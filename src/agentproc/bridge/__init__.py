@@ -18,7 +18,10 @@ A profile YAML holds the keys of the wire-0.1 table (``command``, ``args``, ``st
 ``max_reply_chars``, ``truncation_suffix``, ``include_stderr_in_reply``,
 ``send_error_reply``, ``streaming``). Public names: :class:`Profile`, :class:`ProfileError`,
 :func:`load_profile`, :func:`parse_profile`, :class:`TurnInput`, :func:`run_turn`,
-:class:`RunResult`, :class:`LaunchError` and the exit codes. The command line is
+:class:`RunResult`, :class:`LaunchError` and the exit codes, and
+:func:`dies_with_this_process` (with :class:`Tie` and :data:`LIFELINE_VARIABLE`), which
+:func:`run_turn` uses so that agents die with the process that started them, however it
+dies. The command line is
 ``agentproc run -p profile.yaml --prompt hi``.
 
 This package is not imported by ``agentproc`` itself, so that agent scripts, which only
@@ -26,6 +29,7 @@ need the agent side, do not pay for it at start-up.
 """
 
 from agentproc.bridge._launch import LaunchError, TurnInput
+from agentproc.bridge._lifeline import LIFELINE_VARIABLE, Tie, dies_with_this_process
 from agentproc.bridge._profile import (
     DEFAULT_KILL_GRACE_SECS,
     DEFAULT_MAX_REPLY_CHARS,
@@ -48,13 +52,16 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_OK",
     "EXIT_TIMEOUT",
+    "LIFELINE_VARIABLE",
     "PROFILE_KEYS",
     "LaunchError",
     "PartialCallback",
     "Profile",
     "ProfileError",
     "RunResult",
+    "Tie",
     "TurnInput",
+    "dies_with_this_process",
     "load_profile",
     "parse_profile",
     "run_turn",

@@ -22,6 +22,7 @@ import trio
 
 from agentproc.bridge._group import end_group, group_alive
 from agentproc.bridge._launch import Launch, TurnInput, describe_spawn_failure, plan_launch
+from agentproc.bridge._lifeline import dies_with_this_process
 from agentproc.bridge._lines import LineBuffer, OutputRules
 from agentproc.bridge._profile import Profile, Warn, note_to_stderr
 from agentproc.bridge._result import (
@@ -65,7 +66,10 @@ async def run_turn(
     After ``timeout_secs`` the group gets SIGTERM, then SIGKILL after ``kill_grace_secs``.
     When the agent exits, any process it left behind in its group is ended the same way, so
     no grandchild outlives the turn. Every process is reaped and every pipe closed before
-    this returns.
+    this returns. Should this process die during the turn, however it dies (SIGKILL
+    included), the group is ended the same way by a watcher process that the first turn
+    starts and that lives as long as this process (see :func:`dies_with_this_process`); to
+    that end the agent's environment also holds ``AGENTPROC_LIFELINE``.
 
     Raises :class:`LaunchError` when the process cannot be started (nothing ran). If the
     call is cancelled, or a callback raises, the group is ended as on a timeout (SIGTERM,
@@ -81,20 +85,22 @@ async def run_turn(
 
     launch = plan_launch(profile, turn, os.environ if environ is None else environ)
     started = trio.current_time()
-    try:
-        process = await trio.lowlevel.open_process(
-            launch.argv,
-            stdin=subprocess.PIPE if launch.stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=launch.cwd,
-            env=launch.env,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise describe_spawn_failure(exc, launch, profile) from None
-    agent = _AgentProcess(process, profile, launch, note, on_partial, on_stderr)
-    returncode = await agent.run()
+    with dies_with_this_process(profile.kill_grace_secs, warn=note) as tie:
+        try:
+            process = await trio.lowlevel.open_process(
+                launch.argv,
+                stdin=subprocess.PIPE if launch.stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=launch.cwd,
+                env={**launch.env, **tie.env},
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise describe_spawn_failure(exc, launch, profile) from None
+        tie.started(process.pid)
+        agent = _AgentProcess(process, profile, launch, note, on_partial, on_stderr)
+        returncode = await agent.run()  # returns (or raises) once the group has ended
     return _result(profile, turn, agent, returncode, notes, trio.current_time() - started)
 
 

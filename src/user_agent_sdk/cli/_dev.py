@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -22,11 +23,17 @@ from typing import Any
 
 import trio
 
+from agentproc.bridge import dies_with_this_process
+
 from ..config import ConfigError
 from . import _run
 from ._watch import Snapshot, Watcher
 
 log = logging.getLogger("user_agent_sdk.cli")
+
+_CHILD_SETTLE_S = 10.0
+"""Beyond ``--grace``: time for the child to end its agents' groups and exit, should this
+process die, before it gets SIGKILL."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -57,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"useragent dev: {script}: no such file", file=sys.stderr)
         return _run.EXIT_USAGE
     command = [sys.executable, "-m", "user_agent_sdk.cli", "run", *run_arguments(args)]
-    return trio.run(_supervise, command, Watcher(script))
+    return trio.run(_supervise, command, Watcher(script), args.grace + _CHILD_SETTLE_S)
 
 
 def run_arguments(args: argparse.Namespace) -> list[str]:
@@ -84,9 +91,13 @@ def run_arguments(args: argparse.Namespace) -> list[str]:
     return [*options, "--", *positionals] if positionals else options
 
 
-async def _supervise(command: list[str], watcher: Watcher) -> int:
-    """Run ``command`` again whenever the watched files change; returns its last exit code."""
-    supervisor = _Supervisor(command, watcher)
+async def _supervise(command: list[str], watcher: Watcher, child_grace_s: float) -> int:
+    """Run ``command`` again whenever the watched files change; returns its last exit code.
+
+    Should this process die, however it dies, the child gets SIGTERM and, if still running
+    ``child_grace_s`` later, SIGKILL (then its own lifeline ends its agents).
+    """
+    supervisor = _Supervisor(command, watcher, child_grace_s)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(supervisor.forward, signals, nursery.cancel_scope)
@@ -96,9 +107,10 @@ async def _supervise(command: list[str], watcher: Watcher) -> int:
 
 
 class _Supervisor:
-    def __init__(self, command: list[str], watcher: Watcher) -> None:
+    def __init__(self, command: list[str], watcher: Watcher, child_grace_s: float) -> None:
         self.command = command
         self.watcher = watcher
+        self.child_grace_s = child_grace_s
         self.child: trio.Process | None = None
         self.stopping = trio.Event()
         self.draining = False
@@ -135,19 +147,27 @@ class _Supervisor:
 
     async def _serve_until_change(self) -> list[str]:
         baseline = self.watcher.snapshot()
-        self.child = child = await trio.lowlevel.open_process(self.command, start_new_session=True)
-        self.draining = False
-        try:
-            changes = await _until_change_or_exit(child, self.watcher, baseline)
-            if changes and not self.stopping.is_set():
-                log.info(
-                    "dev: %s changed; restarting once running tasks finish", ", ".join(changes)
-                )
-                child.send_signal(signal.SIGTERM)
-                self.draining = True
-            self.code = await child.wait()
-        finally:
-            await _reap(child)
+        # Its own session keeps the child out of reach of this process's death: without the
+        # lifeline, a SIGKILLed dev would leave it serving tasks forever. SIGTERM drains it as
+        # a Ctrl-C here would.
+        with dies_with_this_process(self.child_grace_s, warn=log.warning) as tie:
+            self.child = child = await trio.lowlevel.open_process(
+                self.command, env={**os.environ, **tie.env}, start_new_session=True
+            )
+            tie.started(child.pid)
+            self.draining = False
+            try:
+                changes = await _until_change_or_exit(child, self.watcher, baseline)
+                if changes and not self.stopping.is_set():
+                    log.info(
+                        "dev: %s changed; restarting once running tasks finish",
+                        ", ".join(changes),
+                    )
+                    child.send_signal(signal.SIGTERM)
+                    self.draining = True
+                self.code = await child.wait()
+            finally:
+                await _reap(child)
         return changes
 
 
