@@ -26,6 +26,15 @@ from .support import (
 
 
 @pytest.fixture
+async def lifeline_started(tmp_path: Path) -> None:
+    """One turn first: the first turn of a process starts its lifeline watcher (a child
+    process with a pipe that lives as long as this process), which a leak check must count
+    as already there."""
+    warm_up = make_profile(tmp_path / "warm-up", command=agent("wire.sh"))
+    assert (await run(warm_up, wire("warm"))).result.ok
+
+
+@pytest.fixture
 def pid_file(tmp_path: Path) -> Iterator[Path]:
     """Where an agent writes the pid of a process it leaves behind; killed after the test."""
     path = tmp_path / "left_behind.pid"
@@ -93,7 +102,7 @@ async def test_a_process_that_left_the_group_cannot_hold_the_turn_open(
 
 
 async def test_cancelling_a_turn_ends_its_group_and_reaps_the_agent(
-    tmp_path: Path, pid_file: Path
+    tmp_path: Path, pid_file: Path, lifeline_started: None
 ) -> None:
     profile = make_profile(
         tmp_path,
@@ -136,7 +145,7 @@ async def test_a_failing_on_partial_ends_the_turn_and_propagates(
 
 
 async def test_200_concurrent_turns_leak_no_process_and_no_file_descriptor(
-    tmp_path: Path,
+    tmp_path: Path, lifeline_started: None
 ) -> None:
     profile = make_profile(tmp_path, command=agent("wire.sh"))
     fds, children = open_fds(), child_pids()
