@@ -129,15 +129,22 @@ trio's wake-up channels, logs): run out, and neither accept() nor SQLite could g
 
 def default_max_connections() -> int:
     """:data:`DEFAULT_MAX_CONNECTIONS`, or fewer where the open-file limit is lower: that
-    limit less room for the server's own files."""
+    limit less :data:`RESERVED_FILES`."""
+    room = _room_for_connections()
+    return DEFAULT_MAX_CONNECTIONS if room is None else min(DEFAULT_MAX_CONNECTIONS, room)
+
+
+def _room_for_connections() -> int | None:
+    """The open-file limit (``ulimit -n``) less :data:`RESERVED_FILES`, at least 1; None
+    where there is no limit."""
     try:
         import resource  # Unix only
     except ImportError:
-        return DEFAULT_MAX_CONNECTIONS
+        return None
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
-        return DEFAULT_MAX_CONNECTIONS
-    return max(1, min(DEFAULT_MAX_CONNECTIONS, soft - RESERVED_FILES))
+        return None
+    return max(1, soft - RESERVED_FILES)
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -183,12 +190,13 @@ async def serve_http(
     and cancels the handler if it does. On cancellation every connection is closed;
     requests in progress are abandoned.
     """
-    if limits.max_connections > default_max_connections() > 1:
+    room = _room_for_connections()
+    if room is not None and limits.max_connections > room:
         log.warning(
             "up to %d connections may be open, but the open-file limit leaves room for %d "
             "(see ulimit -n): past that, accepting fails",
             limits.max_connections,
-            default_max_connections(),
+            room,
         )
     listener = _listen(host, port)
     connections = _Connections(limits.max_connections)
@@ -372,8 +380,8 @@ class _Connection:
                     more = await reader.fill()
                 finally:
                     self._connections.now_busy(self)
-                # Closed to make room just as bytes arrived: the request is dropped unread
-                # (it never ran), as if the connection had closed a moment earlier.
+                # Closed to make room, or timed out, just as bytes arrived: the request is
+                # dropped unread (it never ran), as if the connection had closed earlier.
                 if not more or scope.cancel_called:
                     return False
             reading = True
