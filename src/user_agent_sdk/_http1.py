@@ -19,7 +19,7 @@ Malformed input raises :class:`ProtocolError`, whose ``status`` is what a server
 should answer (400, 413, 431, 501). A stream that ends in the middle of a message
 raises :class:`PeerClosed`. Every limit holds however the peer's bytes are cut into
 reads: a head, a line or a trailer section that would pass its limit is refused as soon
-as enough of it has arrived to know, and never buffered beyond it.
+as enough of it has arrived to know, with at most one read's worth buffered past it.
 
 Lines end with CRLF. A bare LF is refused (RFC 9112, 2.2 lets a recipient accept it;
 every client of this server sends CRLF, and a parser that accepts fewer forms has fewer
@@ -107,8 +107,7 @@ class MessageReader:
         """Add bytes received elsewhere (by a watcher of the socket) to the buffer."""
         self._buffer += data
 
-    async def fill(self) -> bool:
-        """Wait for the peer's next bytes and buffer them; False once the stream has ended."""
+    async def _fill(self) -> bool:
         data = await self._receive()
         if not data:
             return False
@@ -147,14 +146,14 @@ class MessageReader:
             if _BARE_LF.search(buffer, searched):
                 raise ProtocolError("a line of the message head ends with a bare LF")
             searched = max(0, len(buffer) - 3)
-            if not await self.fill():
+            if not await self._fill():
                 if not buffer:
                     return None
                 raise PeerClosed("the stream ended inside a message head")
 
     async def read_exact(self, size: int) -> bytes:
         while len(self._buffer) < size:
-            if not await self.fill():
+            if not await self._fill():
                 raise PeerClosed(f"the stream ended {size - len(self._buffer)} bytes early")
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
@@ -182,11 +181,11 @@ class MessageReader:
             if buffer.find(b"\n", searched) >= 0:
                 raise ProtocolError(f"a {what} ends with a bare LF")
             searched = max(0, len(buffer) - 1)
-            if not await self.fill():
+            if not await self._fill():
                 raise PeerClosed(f"the stream ended inside a {what}")
 
     async def read_to_end(self, limit: int) -> bytes:
-        while await self.fill():
+        while await self._fill():
             if len(self._buffer) > limit:
                 raise ProtocolError(f"the body exceeds the limit of {limit} bytes", 413)
         data = bytes(self._buffer)

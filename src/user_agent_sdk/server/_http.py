@@ -311,6 +311,10 @@ class _ClientGone(Exception):
     pass
 
 
+class _Expired(Exception):
+    """The request being read is past its deadline."""
+
+
 class _Refused(Exception):
     """A request refused before its handler ran: answered with ``error``, then closed."""
 
@@ -346,6 +350,8 @@ class _Connection:
         self._may_wait = may_wait
         self._connections = connections
         self._reader = MessageReader(self._receive)
+        self._deadline = math.inf
+        """When the request being read must have arrived in full."""
 
     async def serve(self) -> None:
         try:
@@ -368,35 +374,31 @@ class _Connection:
 
     async def _serve_one(self) -> bool:
         """Read one request and answer it; False once the connection must close."""
-        reader = self._reader
         limits = self._limits
-        reading = False
-        # One cancel scope per request: its deadline is the idle limit while the next
-        # request has not started, then the request limit from its first byte.
-        with trio.CancelScope(deadline=trio.current_time() + limits.idle_timeout) as scope:
-            if not reader.buffered:
-                self._connections.now_idle(self, scope)
+        if not self._reader.buffered:
+            data = b""
+            with trio.CancelScope(deadline=trio.current_time() + limits.idle_timeout) as idle:
+                self._connections.now_idle(self, idle)
                 try:
-                    more = await reader.fill()
+                    data = await receive(self._sock)
                 finally:
                     self._connections.now_busy(self)
-                # Closed to make room, or timed out, just as bytes arrived: the request is
-                # dropped unread (it never ran), as if the connection had closed earlier.
-                if not more or scope.cancel_called:
-                    return False
-            reading = True
-            scope.deadline = trio.current_time() + limits.request_timeout
+            # Closed to make room, or timed out, even if bytes arrived meanwhile: the
+            # request is dropped unread (it never ran), as if the connection had closed
+            # a moment earlier.
+            if not data or idle.cancel_called:
+                return False
+            self._reader.feed(data)
+        # The request's first byte is here. A deadline, not a cancel scope: most requests
+        # arrive whole, and only a wait for more of one needs a scope (see _receive).
+        self._deadline = trio.current_time() + limits.request_timeout
+        try:
             received = await self._read_request()
-        if scope.cancelled_caught:
-            if reading:
-                raise _Refused(
-                    HTTPError(
-                        408,
-                        f"the request did not arrive in full within {limits.request_timeout:g} s",
-                    ),
-                    "request",
-                )
-            return False  # idle too long, or closed to make room for another connection
+        except _Expired:
+            error = HTTPError(
+                408, f"the request did not arrive in full within {limits.request_timeout:g} s"
+            )
+            raise _Refused(error, "request") from None
         if received is None:
             return False  # the client closed the connection after empty lines
         request, reuse = received
@@ -502,7 +504,11 @@ class _Connection:
             return HTTPError(500, "internal server error").to_response()
 
     async def _receive(self) -> bytes:
-        return await receive(self._sock)
+        """More of the request being read (the reader asks only mid-request): raises
+        :class:`_Expired` past its deadline."""
+        with trio.move_on_at(self._deadline):
+            return await receive(self._sock)
+        raise _Expired
 
     async def _send_all(self, data: bytes) -> None:
         try:
