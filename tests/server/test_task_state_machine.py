@@ -203,6 +203,8 @@ class TaskMachine(RuleBasedStateMachine):
         return True
 
     def _lease_in_model(self, count: int) -> list[str]:
+        """Lease the ``count`` tasks first in the queue (longest visible, then oldest);
+        an answer lists them oldest first, as the engine promises."""
         now = self.now[0]
         visible = sorted(
             (
@@ -216,7 +218,7 @@ class TaskMachine(RuleBasedStateMachine):
             task.status, task.visible_at = TaskStatus.IN_PROGRESS, None
             task.lease_until = now + task.response_timeout_s * 1000
             task.poll_count += 1
-        return [task.id for task in visible]
+        return [task.id for task in sorted(visible, key=lambda task: task.seq)]
 
     def _remember(self, rows: list[TaskRow]) -> None:
         if rows:
