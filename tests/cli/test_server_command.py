@@ -59,6 +59,7 @@ def test_without_print_credentials_no_secret_is_shown() -> None:
         (["--client-id", "only-id"], "--client-id needs --client-secret"),
         (["--client-secret", "only-secret"], "--client-secret needs --client-id"),
         (["--max-attempts", "0"], "--max-attempts must be positive"),
+        (["--request-timeout", "0"], "--request-timeout must be positive"),
         (["--db", "x.db", "--memory"], "not allowed with argument"),
         (["--auth", "sometimes"], "invalid choice"),
     ],

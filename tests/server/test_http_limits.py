@@ -319,3 +319,33 @@ def test_the_command_line_takes_a_cap() -> None:
     refused = run_cli(["server", "--memory", "--max-connections", "0"])
     assert refused.returncode == 2
     assert "--max-connections must be positive" in refused.stderr
+
+
+class TestWhileALongPollWaits:
+    @pytest.fixture
+    def server_config(self) -> ServerConfig:
+        return ServerConfig(port=0, db=MEMORY, max_body_bytes=1024)
+
+    async def test_what_the_client_sends_meanwhile_is_not_buffered_without_bound(
+        self, server: RunningServer
+    ) -> None:
+        """Bytes beyond one request's worth are left in the socket: the client's sends
+        stall instead of the server's memory growing."""
+        flood = b"x" * (64 * 1024 * 1024)
+        async with connect(server) as client:
+            await client.send(
+                b"GET /api/tasks/poll/batch/x?count=1&timeout=3000 HTTP/1.1\r\nHost: t\r\n\r\n"
+            )
+            with trio.move_on_after(2) as stalled:
+                await client.send(flood)
+            assert stalled.cancelled_caught, "64 MiB went through while the poll waited"
+            answer = await client.answer()
+            assert answer.status == 204  # the poll itself is still answered
+
+
+def test_the_command_line_takes_a_request_timeout() -> None:
+    usage = run_cli(["server", "--help"])
+    assert "--request-timeout SECONDS" in usage.stdout
+    refused = run_cli(["server", "--memory", "--request-timeout", "0"])
+    assert refused.returncode == 2
+    assert "--request-timeout must be positive" in refused.stderr

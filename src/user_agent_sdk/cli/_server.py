@@ -111,6 +111,15 @@ def add_parser(subparsers: Any) -> None:
         f"{DEFAULT_MAX_CONNECTIONS})",
     )
     parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="a request must arrive in full (head and body) within this long of its first "
+        "byte, else it is answered 408 and its connection closed; raise it for large "
+        "uploads over slow links (default %(default)s)",
+    )
+    parser.add_argument(
         "--print-credentials",
         action="store_true",
         help="print a credentials.json that points a user agent at this server",
@@ -160,8 +169,10 @@ def _config(args: argparse.Namespace) -> ServerConfig | None:
         "max_attempts",
         "max_body_bytes",
         "max_connections",
+        "request_timeout",
     ):
-        if getattr(args, name) < (0 if name == "port" else 1):
+        value = getattr(args, name)
+        if value < 0 or (value == 0 and name != "port"):
             option = "--" + name.replace("_", "-")
             print(f"useragent server: {option} must be positive", file=sys.stderr)
             return None
@@ -184,6 +195,7 @@ def _config(args: argparse.Namespace) -> ServerConfig | None:
         ),
         max_body_bytes=args.max_body_bytes,
         max_connections=args.max_connections,
+        request_timeout=args.request_timeout,
     )
 
 

@@ -27,6 +27,7 @@ import attrs
 import trio
 
 from .._http1 import (
+    MAX_HEAD_BYTES,
     MessageReader,
     PeerClosed,
     ProtocolError,
@@ -200,6 +201,7 @@ async def serve_http(
         )
     listener = _listen(host, port)
     connections = _Connections(limits.max_connections)
+    accept_failed_at = -math.inf
     with listener:
         async with trio.open_nursery() as nursery:
             task_status.started(listener.getsockname()[1])
@@ -217,7 +219,10 @@ async def serve_http(
                     await trio.lowlevel.wait_readable(listener)
                     continue
                 except OSError as exc:  # out of file descriptors, most likely
-                    log.warning("cannot accept a connection: %s", exc)
+                    now = trio.current_time()
+                    if now - accept_failed_at >= 60:  # one line a minute, not ten a second
+                        accept_failed_at = now
+                        log.warning("cannot accept a connection: %s (retrying)", exc)
                     await trio.sleep(0.1)
                     continue
                 sock.setblocking(False)
@@ -464,7 +469,11 @@ class _Connection:
         return response
 
     async def _watch_for_hang_up(self, scope: trio.CancelScope) -> None:
-        while True:
+        # What a client sends while its request is handled is kept for later (pipelined
+        # requests), up to what one request may hold; past that it is left unread, in the
+        # socket's buffers, so a client cannot grow the server's memory meanwhile.
+        most = MAX_HEAD_BYTES + self._limits.max_body_bytes
+        while self._reader.buffered < most:
             await trio.lowlevel.wait_readable(self._sock)
             try:
                 data = self._sock.recv(READ_SIZE)
