@@ -99,7 +99,8 @@ from user_agent_sdk import user_agent
 async def timed(input_data):
     start = time.perf_counter()
     await trio.sleep(0.0102)
-    return {"took": time.perf_counter() - start}
+    took = time.perf_counter() - start
+    return {"took": took, "clock": type(trio.lowlevel.current_clock()).__name__}
 """
 
 
@@ -116,4 +117,8 @@ async def test_useragent_run_serves_handlers_on_the_precise_clock(
         done = await all_finished(api, ids)
         worker.signal(2)
         assert await worker.wait() == 0
-    assert statistics.median(found.output["took"] for found in done) < ON_TIME_S
+    # Which clock the handlers' sleeps run on, not how late they woke: a timing bound tight
+    # enough to tell the clocks apart fails on a loaded machine (the tests above measure
+    # the clock itself, in-process).
+    assert {found.output["clock"] for found in done} == {PreciseClock.__name__}
+    assert all(found.output["took"] >= SLEEP_S for found in done)  # never early
