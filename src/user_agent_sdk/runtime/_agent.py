@@ -72,6 +72,9 @@ HAND_BACK_AFTER_S = 1
 """A task polled while stopping goes back to its queue, visible again after this long."""
 MAX_BATCH = 256
 """The most results one update-batch request carries."""
+MAX_LEASE = 1000
+"""The most tasks one request asks to lease: the embedded server refuses more (and
+Conductor's own batch poll caps there too); a larger need waits for the next request."""
 EXCHANGES_IN_FLIGHT = 2
 """update-batch requests under way at once: while the server applies one batch, the
 next gathers, so neither side waits for the other."""
@@ -273,7 +276,7 @@ class AgentRunner:
                     continue
                 # A single-poll server costs one request per task asked for: while the
                 # queue is empty, one probe at a time is enough.
-                width = room if busy or self._client.flavour.batch_poll else 1
+                width = min(room, MAX_LEASE) if busy or self._client.flavour.batch_poll else 1
                 started = trio.current_time()
                 try:
                     tasks = await self._poll(width, long_poll_ms)
@@ -406,7 +409,7 @@ class AgentRunner:
                 if self._outbox and self._exchanging < EXCHANGES_IN_FLIGHT:
                     batch, self._outbox = self._outbox[:MAX_BATCH], self._outbox[MAX_BATCH:]
                     # Reserved now, with the batch cut, so the room is counted once.
-                    count = max(0, self._room())
+                    count = max(0, min(self._room(), MAX_LEASE))
                     self._requested += count
                     self._exchanging += 1
                     exchanges.start_soon(self._exchange, batch, count)
