@@ -22,6 +22,7 @@ from ..config import ConfigError, Settings, load_settings
 from ..history import DEFAULT_DB_PATH, HistoryError, record_history
 from ..profiles import profile_agent
 from ..runtime import (
+    AgentFailed,
     ExecutionObserver,
     Runtime,
     resolve_agents,
@@ -141,9 +142,13 @@ def run(args: argparse.Namespace) -> int:
     freeze_startup_heap()
     try:
         aborted = run_with_precise_timers(_serve_recording, settings, specs, args.db_path)
-    except (AuthenticationError, HistoryError, BaseExceptionGroup) as error:
-        # Both come out of nurseries, wrapped in groups.
-        problem = _errors.find(error, AuthenticationError) or _errors.find(error, HistoryError)
+    except (AgentFailed, AuthenticationError, HistoryError, BaseExceptionGroup) as error:
+        # They may come out of nurseries, wrapped in groups.
+        problem = (
+            _errors.find(error, AgentFailed)
+            or _errors.find(error, AuthenticationError)
+            or _errors.find(error, HistoryError)
+        )
         if problem is None:
             raise
         print(f"useragent run: {problem}", file=sys.stderr)
@@ -276,7 +281,9 @@ async def _serve_until_signalled(
             nursery.start_soon(watch_signals)
             runtime = await nursery.start(_serve, settings, specs, observer)
             await runtime.wait_stopped()
-            nursery.cancel_scope.cancel()
+            nursery.cancel_scope.cancel()  # serve() may not have raised the failure yet
+    if runtime is not None and runtime.failure is not None:
+        raise runtime.failure
     return aborted
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import trio
 
 from ..server import MEMORY, ClientCredentials, RunningServer, ServerConfig, TaskSettings, serve
+from ..server._app import MAX_BATCH
 from ..server._http import DEFAULT_MAX_CONNECTIONS, RESERVED_FILES, default_max_connections
 from . import _errors, _logging
 from ._heap import freeze_startup_heap
@@ -101,6 +102,14 @@ def add_parser(subparsers: Any) -> None:
         help="larger request bodies are refused with 413 (default %(default)s)",
     )
     parser.add_argument(
+        "--max-batch",
+        type=int,
+        default=MAX_BATCH,
+        metavar="N",
+        help="most tasks one poll may lease, and most results one update-batch may carry; "
+        "a request asking for more is refused with 400 (default %(default)s)",
+    )
+    parser.add_argument(
         "--max-connections",
         type=int,
         default=default_max_connections(),
@@ -168,6 +177,7 @@ def _config(args: argparse.Namespace) -> ServerConfig | None:
         "response_timeout",
         "max_attempts",
         "max_body_bytes",
+        "max_batch",
         "max_connections",
         "request_timeout",
     ):
@@ -194,6 +204,7 @@ def _config(args: argparse.Namespace) -> ServerConfig | None:
             retry_delay_s=max(0, args.retry_delay),
         ),
         max_body_bytes=args.max_body_bytes,
+        max_batch=args.max_batch,
         max_connections=args.max_connections,
         request_timeout=args.request_timeout,
     )

@@ -39,6 +39,8 @@ balancers drop idle connections after a minute or so)."""
 FRESH_S = 1.0
 """A connection idle for less than this is reused without checking that it is still open."""
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
+EARLY_ANSWER_S = 1.0
+"""After sending failed, how long an answer the server sent first may take to be read."""
 
 
 class _Broken(Exception):
@@ -138,7 +140,24 @@ class _Connection:
         try:
             await self.transport.send_all(request)
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise _Broken(f"sending failed: {exc}", answered=False) from None
+            early = await self._early_answer(method)
+            if early is None:
+                raise _Broken(f"sending failed: {exc}", answered=False) from None
+            return early
+        return await self._answer(method)
+
+    async def _early_answer(self, method: str) -> tuple[int, bytes, bool] | None:
+        """The answer a server sent before it stopped reading the request (a 413 to a
+        body past its limit, say), if it is there to read; the connection is done."""
+        with trio.move_on_after(EARLY_ANSWER_S):
+            try:
+                status, body, _ = await self._answer(method)
+            except _Broken:
+                return None
+            return status, body, False
+        return None
+
+    async def _answer(self, method: str) -> tuple[int, bytes, bool]:
         answered = False
         try:
             while True:

@@ -13,9 +13,11 @@ from ._clock import PreciseClock, run_with_precise_timers
 from ._errors import NonRetryableException
 from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
+from ._refusals import AgentFailed
 from ._runtime import Runtime, resolve_agents, serve
 
 __all__ = [
+    "AgentFailed",
     "AgentStats",
     "ExecutionObserver",
     "ExecutionRecord",

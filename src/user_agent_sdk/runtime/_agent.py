@@ -41,6 +41,7 @@ from ..conductor import (
     BatchAnswer,
     ConductorClient,
     ConductorError,
+    RequestRejected,
     Task,
     TaskResult,
     TaskResultStatus,
@@ -53,6 +54,7 @@ from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
 from ._outcome import Outcome, encode, task_result, unserializable
 from ._pace import Pace
+from ._refusals import AgentFailed, LeaseLimit, poll_refusal
 from ._sender import ResultSender
 from ._threads import Returns, SlotThread
 
@@ -71,10 +73,13 @@ FINAL_SEND_S = 10.0
 HAND_BACK_AFTER_S = 1
 """A task polled while stopping goes back to its queue, visible again after this long."""
 MAX_BATCH = 256
-"""The most results one update-batch request carries."""
-MAX_LEASE = 1000
-"""The most tasks one request asks to lease: the embedded server refuses more (and
-Conductor's own batch poll caps there too); a larger need waits for the next request."""
+"""The most results one update-batch request carries (fewer when the server allows fewer)."""
+MAX_BATCH_BYTES = 2 * 1024 * 1024
+"""An update-batch request carries results of at most this many bytes in all (or a single
+larger one): servers refuse bodies past a size (the embedded one, 10 MiB by default)."""
+MAX_SINGLE_POLLS = 32
+"""Single polls (akaBot) in flight at once for one agent: each asks for one task and is
+answered at once, so a few dozen keep a busy worker fed without a socket per slot."""
 EXCHANGES_IN_FLIGHT = 2
 """update-batch requests under way at once: while the server applies one batch, the
 next gathers, so neither side waits for the other."""
@@ -148,6 +153,11 @@ class AgentRunner:
         self._name = agent.spec.name
         self._buffer = TaskBuffer()
         self._pace = Pace(agent.workers)
+        self._lease_limit = LeaseLimit(self._name)
+        self._batch_bytes = MAX_BATCH_BYTES
+        """Halved when the server finds an update-batch too large (413)."""
+        self.failure: AgentFailed | None = None
+        """Why the agent stopped on its own, if it did (the server refuses its polls)."""
         self._stopping = False
         self._deadline = math.inf
         self._task_scopes: set[trio.CancelScope] = set()
@@ -274,12 +284,17 @@ class AgentRunner:
                 room = await self._wait_for_room()
                 if room <= 0:
                     continue
-                # A single-poll server costs one request per task asked for: while the
-                # queue is empty, one probe at a time is enough.
-                width = min(room, MAX_LEASE) if busy or self._client.flavour.batch_poll else 1
+                width = self._poll_width(room, busy)
                 started = trio.current_time()
                 try:
                     tasks = await self._poll(width, long_poll_ms)
+                except (AuthenticationError, RequestRejected) as exc:
+                    # Sent again unchanged it would be refused again: ask for fewer
+                    # tasks, or stop.
+                    asked = width if self._client.flavour.batch_poll else 1
+                    if not self._lease_limit.refused(asked, exc):
+                        self._fail(poll_refusal(self._name, exc))
+                    continue
                 except ConductorError as exc:
                     wait = errors.next()
                     last_error = self._poll_failed(exc, wait, errors.failures, last_error)
@@ -295,6 +310,20 @@ class AgentRunner:
                     idle.reset()
                 else:
                     await trio.sleep(max(0.0, idle.next() - (trio.current_time() - started)))
+
+    def _poll_width(self, room: int, busy: bool) -> int:
+        """Tasks the next poll asks for, of the ``room`` there is."""
+        if self._client.flavour.batch_poll:
+            return self._lease_limit.cap(room)
+        # A single-poll server costs one request per task asked for: while the queue is
+        # empty, one probe at a time is enough.
+        return min(room, MAX_SINGLE_POLLS) if busy else 1
+
+    def _fail(self, error: AgentFailed) -> None:
+        """Stop this agent for good: running tasks still finish and report."""
+        log.error("%s", error)
+        self.failure = error
+        self.stop(self._deadline)
 
     async def _wait_for_room(self) -> int:
         """Wait until slots need tasks that no post in flight or waiting will bring."""
@@ -332,8 +361,7 @@ class AgentRunner:
     def _poll_failed(self, exc: ConductorError, wait: float, failures: int, last: str) -> str:
         message = str(exc)
         if failures == 1 or message != last:
-            level = logging.ERROR if isinstance(exc, AuthenticationError) else logging.WARNING
-            log.log(level, "%s: cannot poll: %s; retrying in %.1f s", self._name, message, wait)
+            log.warning("%s: cannot poll: %s; retrying in %.1f s", self._name, message, wait)
         else:
             log.debug("%s: poll %d failed: %s", self._name, failures, message)
         return message
@@ -407,9 +435,9 @@ class AgentRunner:
         async with trio.open_nursery() as exchanges:
             while self._client.updates_in_batches:
                 if self._outbox and self._exchanging < EXCHANGES_IN_FLIGHT:
-                    batch, self._outbox = self._outbox[:MAX_BATCH], self._outbox[MAX_BATCH:]
+                    batch = self._take_batch()
                     # Reserved now, with the batch cut, so the room is counted once.
-                    count = max(0, min(self._room(), MAX_LEASE))
+                    count = self._lease_limit.cap(max(0, self._room()))
                     self._requested += count
                     self._exchanging += 1
                     exchanges.start_soon(self._exchange, batch, count)
@@ -422,6 +450,19 @@ class AgentRunner:
         batch, self._outbox = self._outbox, []
         for result, body in batch:
             await self._post(result, body)
+
+    def _take_batch(self) -> list[tuple[TaskResult, bytes]]:
+        """The oldest results waiting, as many as one update-batch may carry."""
+        most = self._lease_limit.cap(MAX_BATCH)
+        size = 0
+        taken = 0
+        for _, body in self._outbox[:most]:
+            size += len(body)
+            if taken and size > self._batch_bytes:
+                break
+            taken += 1
+        batch, self._outbox = self._outbox[:taken], self._outbox[taken:]
+        return batch
 
     async def _exchange(self, batch: list[tuple[TaskResult, bytes]], count: int) -> None:
         """One update-batch request leasing up to ``count`` tasks (reserved by the caller,
@@ -440,9 +481,24 @@ class AgentRunner:
                     domain=self.agent.spec.domain,
                 )
         except ConductorError as exc:
+            if self._lease_limit.refused(max(count, len(batch)), exc):
+                self._outbox[:0] = batch  # again, in a smaller request
+                return
+            if _too_large(exc) and len(batch) > 1:
+                self._batch_bytes = max(1, sum(len(body) for _, body in batch) // 2)
+                log.info(
+                    "%s: the server refused an update-batch of %d results as too large (%s); "
+                    "sending at most %d bytes per batch from now on",
+                    self._name,
+                    len(batch),
+                    exc,
+                    self._batch_bytes,
+                )
+                self._outbox[:0] = batch
+                return
             log.debug("%s: update-batch failed (%s); posting one by one", self._name, exc)
             for result, body in batch:
-                await self._sender.send(result, body)  # retried there
+                await self._sender.send(result, body)  # retried there (or replaced)
             return
         finally:
             self._request_scopes.discard(scope)
@@ -604,3 +660,7 @@ class AgentRunner:
             self._observer(record)
         except Exception:
             log.exception("%s: the execution observer failed on task %s", self._name, task.task_id)
+
+
+def _too_large(error: ConductorError) -> bool:
+    return isinstance(error, RequestRejected) and error.status == 413

@@ -16,8 +16,14 @@ from ..config import ConfigError, Settings
 from ._agent import LONG_POLL_MS, AgentRunner, AgentStats
 from ._invoke import Agent
 from ._observer import ExecutionObserver
+from ._refusals import AgentFailed
 
 log = logging.getLogger("user_agent_sdk.runtime")
+
+MAX_CONNECTIONS = 128
+"""The most connections the runtime opens to its server, however many workers: requests
+beyond them wait their turn. Polls and results are small and quick (a long poll holds
+one connection per agent), so more would only cost the server sockets."""
 
 
 class Runtime:
@@ -44,6 +50,15 @@ class Runtime:
     def running(self) -> int:
         """Tasks being worked on right now, over all agents."""
         return sum(runner.running for runner in self.runners)
+
+    @property
+    def failure(self) -> AgentFailed | None:
+        """Why agents stopped on their own (the server refuses their polls), if any did:
+        one error naming each."""
+        failures = [runner.failure for runner in self.runners if runner.failure is not None]
+        if len(failures) <= 1:
+            return failures[0] if failures else None
+        return AgentFailed("\n".join(str(failure) for failure in failures))
 
     def stats(self) -> AgentStats:
         """Finished tasks so far, over all agents."""
@@ -98,7 +113,9 @@ class Runtime:
         settings = self.settings
         try:
             with self._scope:
-                connections = sum(2 * agent.workers + 8 for agent in self.agents)
+                connections = min(
+                    MAX_CONNECTIONS, sum(2 * agent.workers + 8 for agent in self.agents)
+                )
                 async with ConductorClient(
                     settings.api_url,
                     settings.flavour,
@@ -164,7 +181,10 @@ async def serve(
     Raises :class:`~user_agent_sdk.config.ConfigError` before starting when an agent has
     no agent id or two agents share one, and
     :class:`~user_agent_sdk.conductor.AuthenticationError` when the server refuses the
-    credentials. An unreachable server is not an error: polls back off and recover.
+    credentials. An unreachable server is not an error: polls back off and recover. A
+    poll the server refuses (4xx) is made smaller if that can help; if not, that agent
+    stops (its running tasks finish and report), the others serve on, and once every
+    agent has stopped ``serve`` raises :class:`AgentFailed` naming the refusal.
 
     ``observer`` is called with an :class:`ExecutionRecord` for each finished task;
     ``transport`` replaces the HTTP transport (tests).
@@ -178,6 +198,8 @@ async def serve(
         finally:
             if not runtime.stopping:
                 runtime.stop()
+    if runtime.failure is not None:
+        raise runtime.failure
 
 
 def resolve_agents(settings: Settings, specs: Iterable[AgentSpec]) -> list[Agent]:

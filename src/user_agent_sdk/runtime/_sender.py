@@ -73,7 +73,7 @@ class ResultSender:
                 try:
                     await self._client.update_json(body)
                 except RequestRejected as exc:
-                    replacement = self._replacement(result, exc)
+                    replacement = self._replacement(result, len(body), exc)
                     if replacement is None:
                         delivered = True  # nothing more can be done with it
                         return
@@ -110,7 +110,9 @@ class ResultSender:
         finally:
             self._retrying -= 1
 
-    def _replacement(self, result: TaskResult, exc: RequestRejected) -> TaskResult | None:
+    def _replacement(
+        self, result: TaskResult, size: int, exc: RequestRejected
+    ) -> TaskResult | None:
         if exc.status == 404:
             log.warning(
                 "%s: the server no longer knows task %s; its result is dropped (%s)",
@@ -119,12 +121,19 @@ class ResultSender:
                 exc,
             )
             return None
+        if exc.status == 413:
+            # The same handler would most likely produce as much again: no retry.
+            status = TaskResultStatus.FAILED_WITH_TERMINAL_ERROR
+            reason = f"the task's result ({size} bytes) is larger than the server accepts: {exc}"
+        else:
+            status = TaskResultStatus.FAILED
+            reason = f"the server refused the task's result: {exc}"
         bare = TaskResult(
             task_id=result.task_id,
-            status=TaskResultStatus.FAILED,
+            status=status,
             workflow_instance_id=result.workflow_instance_id,
             worker_id=result.worker_id,
-            reason_for_incompletion=f"the server refused the task's result: {exc}"[:500],
+            reason_for_incompletion=reason[:500],
         )
         if result == bare:
             log.error(

@@ -61,8 +61,18 @@ def _compile(template: str) -> re.Pattern[str]:
 class ServerApp:
     """Routes requests to the task engine; checks tokens when auth is required."""
 
-    def __init__(self, engine: TaskEngine, issuer: TokenIssuer, *, auth_required: bool) -> None:
+    def __init__(
+        self,
+        engine: TaskEngine,
+        issuer: TokenIssuer,
+        *,
+        auth_required: bool,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        """``max_batch``: the most tasks one poll may lease, and the most results (and
+        tasks leased) of one update-batch; a request asking for more is refused (400)."""
         self._engine = engine
+        self._max_batch = max_batch
         self._issuer = issuer
         self._auth_required = auth_required
         self._replays = LeaseReplays(engine)
@@ -177,7 +187,7 @@ class ServerApp:
     # -- tasks ---------------------------------------------------------------------
 
     async def _batch_poll(self, request: Request, params: dict[str, str]) -> Response:
-        count = _int_query(request, "count", 1, 1, MAX_BATCH)
+        count = _int_query(request, "count", 1, 1, self._max_batch)
         timeout_ms = _int_query(request, "timeout", 100, 0, MAX_POLL_TIMEOUT_MS)
 
         async def lease() -> tuple[list[TaskRow], Render]:
@@ -229,9 +239,9 @@ class ServerApp:
         that changed nothing because no task has their id.
         """
         results = _decode(request, list[TaskResult])
-        if len(results) > MAX_BATCH:
-            raise HTTPError(400, f"at most {MAX_BATCH} results per batch, got {len(results)}")
-        count = _int_query(request, "count", 0, 0, MAX_BATCH)
+        if len(results) > self._max_batch:
+            raise HTTPError(400, f"at most {self._max_batch} results per batch, got {len(results)}")
+        count = _int_query(request, "count", 0, 0, self._max_batch)
 
         async def lease() -> tuple[list[TaskRow], Render]:
             try:

@@ -9,7 +9,7 @@ from pathlib import Path
 import attrs
 import trio
 
-from ._app import ServerApp
+from ._app import MAX_BATCH, ServerApp
 from ._auth import ClientCredentials, TokenIssuer
 from ._engine import TaskEngine, TaskSettings
 from ._http import HTTPLimits, default_max_connections, serve_http
@@ -32,6 +32,8 @@ class ServerConfig:
     token_ttl_seconds: int = 3600
     task_defaults: TaskSettings = attrs.field(factory=TaskSettings)
     max_body_bytes: int = 10 * 1024 * 1024
+    max_batch: int = MAX_BATCH
+    """The most tasks one poll may lease and the most results one update-batch may carry."""
     max_connections: int = attrs.field(factory=default_max_connections)
     """Connections open at once; see :attr:`HTTPLimits.max_connections
     <user_agent_sdk.server._http.HTTPLimits.max_connections>`."""
@@ -75,7 +77,9 @@ async def serve(
         issuer = TokenIssuer(
             config.credentials, config.token_ttl_seconds, accept_any=not config.auth_required
         )
-        app = ServerApp(engine, issuer, auth_required=config.auth_required)
+        app = ServerApp(
+            engine, issuer, auth_required=config.auth_required, max_batch=config.max_batch
+        )
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run_timers)
             port = await nursery.start(
