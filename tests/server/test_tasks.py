@@ -31,6 +31,32 @@ async def test_a_submitted_task_is_polled_completed_and_its_output_becomes_the_w
     assert [t["status"] for t in done["tasks"]] == ["COMPLETED"]
 
 
+async def test_the_status_summary_has_the_status_and_the_output_if_asked_never_the_input(
+    api: httpx.AsyncClient,
+) -> None:
+    workflow_id = await start(api, "summed", {"blob": "x" * 1000}, correlationId="c-1")
+    path = f"/workflow/{workflow_id}/status"
+    running = (await api.get(path)).json()
+    assert running == {"workflowId": workflow_id, "status": "RUNNING", "correlationId": "c-1"}
+    [task] = await poll(api, "summed")
+    await update(api, task, "COMPLETED", outputData={"result": 5})
+    assert (await api.get(path)).json()["status"] == "COMPLETED"
+    full = (
+        await api.get(path, params={"includeOutput": "true", "includeVariables": "true"})
+    ).json()
+    assert full == {
+        "workflowId": workflow_id,
+        "status": "COMPLETED",
+        "correlationId": "c-1",
+        "output": {"result": 5},
+        "variables": {},
+    }
+    assert (await api.get("/workflow/no-such-workflow/status")).status_code == 404
+    refused = await api.get(path, params={"includeOutput": "yes"})
+    assert refused.status_code == 400
+    assert "includeOutput" in refused.json()["message"]
+
+
 async def test_workflow_is_running_while_its_task_waits(api: httpx.AsyncClient) -> None:
     workflow_id = await start(api, "later")
     assert (await workflow(api, workflow_id))["status"] == "RUNNING"

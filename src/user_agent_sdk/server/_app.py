@@ -95,6 +95,7 @@ class ServerApp:
             ("POST", "/api/workflow", self._start_workflow_request, False),
             ("POST", "/api/workflow/{name}", self._start_workflow, False),
             ("GET", "/api/workflow/{workflow_id}", self._get_workflow, False),
+            ("GET", "/api/workflow/{workflow_id}/status", self._get_workflow_summary, False),
             ("POST", "/api/metadata/taskdefs", self._register_task_defs, False),
             ("PUT", "/api/metadata/taskdefs", self._update_task_def, False),
             ("GET", "/api/metadata/taskdefs", self._list_task_defs, False),
@@ -367,6 +368,23 @@ class ServerApp:
             raise HTTPError(404, f"no workflow found with id {params['workflow_id']!r}")
         return Response.json(to_json_obj(workflow))
 
+    async def _get_workflow_summary(self, request: Request, params: dict[str, str]) -> Response:
+        """Conductor's WorkflowStatus: status and correlation id, and with
+        ``includeOutput=true`` the output; never the input."""
+        summary = self._engine.workflow_summary(
+            params["workflow_id"], include_output=_bool_query(request, "includeOutput", False)
+        )
+        if summary is None:
+            raise HTTPError(404, f"no workflow found with id {params['workflow_id']!r}")
+        body: dict[str, Any] = {"workflowId": summary.id, "status": summary.status.value}
+        if summary.correlation_id is not None:
+            body["correlationId"] = summary.correlation_id
+        if summary.output is not None:
+            body["output"] = summary.output
+        if _bool_query(request, "includeVariables", False):
+            body["variables"] = {}  # one-task workflows have none
+        return Response.json(body)
+
     # -- task definitions --------------------------------------------------------------
 
     async def _register_task_defs(self, request: Request, params: dict[str, str]) -> Response:
@@ -490,6 +508,15 @@ def _int_query(request: Request, name: str, default: int, low: int, high: int) -
             400, f"query parameter {name} must be between {low} and {high}, got {value}"
         )
     return value
+
+
+def _bool_query(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_value(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise HTTPError(400, f"query parameter {name} must be true or false, got {raw!r}")
+    return raw.lower() == "true"
 
 
 def _one_task_definition(definition: dict[str, Any], where: str) -> tuple[str, TaskSettings | None]:

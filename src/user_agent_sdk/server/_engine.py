@@ -46,7 +46,7 @@ from ..conductor import (
 )
 from ._checkpoints import Checkpointer
 from ._commits import CommitFailed, GroupCommit
-from ._store import NewTask, Store, TaskRow, WorkflowRow
+from ._store import NewTask, Store, TaskRow, WorkflowRow, WorkflowSummary
 
 log = logging.getLogger("user_agent_sdk.server")
 
@@ -512,6 +512,13 @@ class TaskEngine:
             return None
         tasks = self._store.workflow_tasks(workflow_id) if include_tasks else []
         return _workflow(row, [task_model(task) for task in tasks])
+
+    def workflow_summary(
+        self, workflow_id: str, *, include_output: bool = False
+    ) -> WorkflowSummary | None:
+        """Where the workflow stands, read without its input: what a client waiting for
+        it asks again and again, whatever the size of the input."""
+        return self._store.workflow_summary(workflow_id, with_output=include_output)
 
     def queue_size(self, task_type: str) -> int:
         return self._store.queue_size(task_type)

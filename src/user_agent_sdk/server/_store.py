@@ -162,6 +162,17 @@ class WorkflowRow:
 
 
 @attrs.frozen
+class WorkflowSummary:
+    """Where a workflow stands, without its input (and its output unless asked for)."""
+
+    id: str
+    status: WorkflowStatus
+    correlation_id: str | None
+    output: JsonObject | None
+    """None unless it was asked for."""
+
+
+@attrs.frozen
 class Touched:
     """What a guarded change of one task reports when it changed the task."""
 
@@ -359,6 +370,17 @@ class Store:
             f"SELECT {_WORKFLOW_COLUMNS} FROM workflows WHERE id = ?", (workflow_id,)
         ).fetchone()
         return None if row is None else _workflow_row(row)
+
+    def workflow_summary(self, workflow_id: str, *, with_output: bool) -> WorkflowSummary | None:
+        """The workflow's status and correlation id (and output): its input is not read."""
+        columns = "status, correlation_id, output" if with_output else "status, correlation_id"
+        row = self._db.execute(
+            f"SELECT {columns} FROM workflows WHERE id = ?", (workflow_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        output = json.loads(row[2]) if with_output else None
+        return WorkflowSummary(workflow_id, WorkflowStatus(row[0]), row[1], output)
 
     def workflow_tasks(self, workflow_id: str) -> list[TaskRow]:
         rows = self._db.execute(
