@@ -19,6 +19,7 @@ from ..conductor import Workflow, WorkflowStatus, from_json_obj
 from . import _errors
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+JSON = {"content-type": "application/json"}
 IN_FLIGHT = 32
 """Requests in flight at once while submitting or waiting."""
 
@@ -39,8 +40,17 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("agent_id", metavar="AGENT_ID", help="the agent id (task type) to run")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--input", metavar="JSON", help="the workflow input, a JSON object")
-    source.add_argument("--input-file", metavar="FILE", type=Path, help="read the input from FILE")
+    source.add_argument(
+        "--input",
+        metavar="JSON",
+        help="the workflow input, a JSON object (Linux refuses a command-line argument over "
+        "128 KiB: pass a larger input with --input-file)",
+    )
+    source.add_argument(
+        "--input-file",
+        metavar="FILE",
+        help="read the input, a JSON object in UTF-8, from FILE ('-': standard input)",
+    )
     parser.add_argument("--count", type=int, default=1, metavar="N", help="how many to start")
     parser.add_argument(
         "--wait", action="store_true", help="wait for each to end and print its output as JSON"
@@ -86,10 +96,16 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
-def _read_input(args: argparse.Namespace) -> dict[str, Any]:
-    if args.input_file is not None:
+def _read_input(args: argparse.Namespace) -> bytes:
+    """The input as the request body: read and checked once, sent as often as asked."""
+    text: str | bytes
+    if args.input_file == "-":
+        text, origin = sys.stdin.buffer.read(), "the input on standard input"
+    elif args.input_file is not None:
         try:
-            text, origin = args.input_file.read_text(), str(args.input_file)
+            # Bytes, not text in the locale's encoding: JSON is UTF-8 (json.loads also
+            # recognises UTF-16 and UTF-32 and a byte-order mark).
+            text, origin = Path(args.input_file).read_bytes(), f"--input-file {args.input_file}"
         except OSError as exc:
             raise SubmitError(
                 f"cannot read --input-file {args.input_file}: {exc.strerror}"
@@ -97,14 +113,14 @@ def _read_input(args: argparse.Namespace) -> dict[str, Any]:
     elif args.input is not None:
         text, origin = args.input, "--input"
     else:
-        return {}
+        return b"{}"
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise SubmitError(f"{origin} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise SubmitError(f"{origin} must be a JSON object, got {type(data).__name__}")
-    return data
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def api_url(server: str) -> str:
@@ -113,7 +129,7 @@ def api_url(server: str) -> str:
     return server if server.endswith("/api") else f"{server}/api"
 
 
-async def _submit(args: argparse.Namespace, payload: dict[str, Any]) -> int:
+async def _submit(args: argparse.Namespace, payload: bytes) -> int:
     params: dict[str, int] = {}
     if args.response_timeout is not None:
         params["responseTimeoutSeconds"] = args.response_timeout
@@ -160,7 +176,7 @@ async def _authenticate(client: httpx.AsyncClient) -> None:
 async def _start_all(
     client: httpx.AsyncClient,
     args: argparse.Namespace,
-    payload: dict[str, Any],
+    payload: bytes,
     params: dict[str, int],
     progress: Progress,
 ) -> list[str]:
@@ -171,7 +187,7 @@ async def _start_all(
 
     async def start(index: int) -> None:
         async with limiter:
-            response = await client.post(path, json=payload, params=params)
+            response = await client.post(path, content=payload, params=params, headers=JSON)
         _raise_for_status(response)
         ids[index] = response.text.strip().strip('"')
         progress.advance(bar)
@@ -188,18 +204,16 @@ async def _wait_all(
     bar = progress.add_task("finished", total=len(ids))
     done: dict[str, Workflow] = {}
     limiter = trio.CapacityLimiter(IN_FLIGHT)
+    statuses = _StatusReader(client)
 
     async def watch(workflow_id: str) -> None:
         delay = 0.02
         while True:
             async with limiter:
-                response = await client.get(
-                    f"/workflow/{workflow_id}", params={"includeTasks": "false"}
-                )
-            _raise_for_status(response)
-            workflow = from_json_obj(response.json(), Workflow)
-            if workflow.status.is_terminal:
-                done[workflow_id] = workflow
+                status = await statuses.status(workflow_id)
+            if status.is_terminal:
+                async with limiter:
+                    done[workflow_id] = await _workflow(client, workflow_id)
                 progress.advance(bar)
                 return
             await trio.sleep(delay)
@@ -212,6 +226,35 @@ async def _wait_all(
     return done
 
 
+class _StatusReader:
+    """Asks where a workflow stands without fetching its input and output each time.
+
+    Conductor's summary (``GET /workflow/{id}/status``) leaves both out; a server
+    without it is asked for the whole workflow instead, from its first 404 or 405 on.
+    """
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self._summary = True
+
+    async def status(self, workflow_id: str) -> WorkflowStatus:
+        if self._summary:
+            response = await self._client.get(f"/workflow/{workflow_id}/status")
+            if response.status_code not in (404, 405):
+                _raise_for_status(response)
+                return WorkflowStatus(response.json()["status"])
+            workflow = await _workflow(self._client, workflow_id)  # an unknown id raises
+            self._summary = False
+            return workflow.status
+        return (await _workflow(self._client, workflow_id)).status
+
+
+async def _workflow(client: httpx.AsyncClient, workflow_id: str) -> Workflow:
+    response = await client.get(f"/workflow/{workflow_id}", params={"includeTasks": "false"})
+    _raise_for_status(response)
+    return from_json_obj(response.json(), Workflow)
+
+
 def _raise_for_status(response: httpx.Response) -> None:
     if response.is_success:
         return
@@ -219,6 +262,8 @@ def _raise_for_status(response: httpx.Response) -> None:
         message = response.json().get("message", response.text)
     except ValueError:
         message = response.text
+    if response.status_code == 413:
+        message += " (the server's limit on a request body: `useragent server --max-body-bytes`)"
     raise SubmitError(
         f"{response.request.method} {response.request.url}: HTTP {response.status_code}: {message}"
     )
