@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from user_agent_sdk.cli import main
+from user_agent_sdk.cli._history_detail import SHOWN_CHARS, SHOWN_LINES
 
 from .prepared import LONG_ERROR
 from .prepared import useragent as detail
@@ -107,6 +109,46 @@ def test_odd_values_of_other_writers_do_not_crash(
     code, out, _ = detail(capsys, "hd", "1", "--db-path", str(db))
     assert code == 0
     assert [line.strip() for line in panel(out, title)] == [shown]
+
+
+def test_a_big_input_is_cut_with_a_note_and_json_prints_it_whole(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    big = {"text": "ü" * 1_000_000, "items": list(range(1000))}
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "UPDATE execution_history SET input_data = ? WHERE id = 1",
+            (json.dumps(big, ensure_ascii=False),),
+        )
+    code, out, _ = detail(capsys, "hd", "1", "--db-path", str(db))
+    assert code == 0
+    shown = panel(out, "Input (JSON)")
+    assert shown[-1].strip().startswith("… ")
+    assert shown[-1].strip().endswith("more characters; `useragent hd 1 --json` prints it all")
+    assert len(out) < 5 * SHOWN_CHARS
+    assert [line.strip() for line in panel(out, "Output (JSON)")] == ["{", '"result": 3', "}"]
+
+    code, out, _ = detail(capsys, "history-detail", "1", "--json", "--db-path", str(db))
+    assert code == 0
+    whole = json.loads(out)
+    assert whole["input_data"] == big
+    assert (whole["id"], whole["output_data"], whole["task_id"]) == (
+        1,
+        {"result": 3},
+        "plat-task-1",
+    )
+
+
+def test_many_short_lines_are_cut_too(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            "UPDATE execution_history SET output_data = ? WHERE id = 1",
+            (json.dumps(list(range(5000))),),
+        )
+    _, out, _ = detail(capsys, "hd", "1", "--db-path", str(db))
+    shown = panel(out, "Output (JSON)")
+    assert len(shown) == SHOWN_LINES + 1
+    assert "more characters; `useragent hd 1 --json` prints it all" in shown[-1]
 
 
 def test_an_unknown_id_exits_1(capsys: pytest.CaptureFixture[str], db: Path) -> None:

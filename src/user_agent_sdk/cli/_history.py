@@ -29,6 +29,7 @@ from ._history_db import (
     add_db_path,
     console,
     duration_text,
+    execution_json,
     fail,
     open_store,
     status_text,
@@ -54,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
         help="list the executions `useragent run -r` recorded",
         description=(
             "List recorded executions, newest first, or with --stats summarize them per user "
-            "agent. `useragent hd ID` shows one in full."
+            "agent. `useragent hd ID` shows one in detail."
         ),
     )
     parser.add_argument(
@@ -128,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
             if args.stats:
                 _show_stats(store.summaries(where), args)
             else:
-                executions = store.executions(where, limit=args.limit)
+                # The table shows no input or output: it need not read megabytes of them.
+                with_data = bool(args.json or args.csv)
+                executions = store.executions(where, limit=args.limit, payloads=with_data)
                 _show_executions(executions, store.count(where), args)
     except (Unavailable, OSError) as exc:
         return fail("history", exc)
@@ -139,7 +142,9 @@ def _show_executions(executions: list[Execution], matching: int, args: argparse.
     if args.json:
         print(
             json.dumps(
-                [_as_json(execution) for execution in executions], indent=2, ensure_ascii=False
+                [execution_json(execution) for execution in executions],
+                indent=2,
+                ensure_ascii=False,
             )
         )
     elif args.csv:
@@ -152,7 +157,7 @@ def _show_executions(executions: list[Execution], matching: int, args: argparse.
         out.print(_table(executions))
         out.print(
             f"[dim]{len(executions)} of {matching} matching executions, newest first; "
-            f"`useragent hd ID` shows one in full[/dim]"
+            f"`useragent hd ID` shows one in detail[/dim]"
         )
 
 
@@ -195,22 +200,6 @@ def _shorten(error: str | None) -> str:
     if len(first) > ERROR_CHARS or len(lines) > 1:
         return first[: ERROR_CHARS - 1].rstrip() + "…"
     return first
-
-
-def _as_json(execution: Execution) -> dict[str, Any]:
-    found = attrs.asdict(execution)
-    for key in ("input_data", "output_data"):
-        found[key] = _decoded(stored_text(found[key]))
-    return found
-
-
-def _decoded(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text  # stored by another writer, not as JSON: the text as it is
 
 
 def _show_stats(summaries: list[AgentSummary], args: argparse.Namespace) -> None:

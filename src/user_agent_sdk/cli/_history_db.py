@@ -4,14 +4,17 @@ opening it with one-line errors, and how a status and a duration look."""
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
+import attrs
 from rich.console import Console
 from rich.text import Text
 
-from ..history import DEFAULT_DB_PATH, HistoryError, HistoryStore
+from ..history import DEFAULT_DB_PATH, Execution, HistoryError, HistoryStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -82,3 +85,20 @@ def stored_text(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
+
+
+def execution_json(execution: Execution) -> dict[str, Any]:
+    """The execution as ``--json`` prints it: every column, input and output decoded."""
+    found = attrs.asdict(execution)
+    for key in ("input_data", "output_data"):
+        found[key] = _decoded(stored_text(found[key]))
+    return found
+
+
+def _decoded(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text  # stored by another writer, not as JSON: the text as it is

@@ -1,4 +1,4 @@
-"""``useragent history-detail ID`` (``hd ID``): one recorded execution in full."""
+"""``useragent history-detail ID`` (``hd ID``): one recorded execution, its metadata and data."""
 
 from __future__ import annotations
 
@@ -19,11 +19,18 @@ from ._history_db import (
     add_db_path,
     console,
     duration_text,
+    execution_json,
     fail,
     open_store,
     status_text,
     stored_text,
 )
+
+SHOWN_LINES = 100
+SHOWN_CHARS = 5_000
+"""The error, the input and the output are each shown up to this many lines or
+characters, then cut with a note: a row holds whatever its task was given and returned,
+megabytes too. ``useragent hd ID --json`` prints the execution whole."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -32,11 +39,18 @@ def add_parser(subparsers: Any) -> None:
         aliases=["hd"],
         help="show one recorded execution: metadata, error, input and output",
         description=(
-            "Show the execution ID of `useragent history` in full: its metadata, its error, "
-            "and its input and output as JSON (or as the raw text stored, when not JSON)."
+            "Show the execution ID of `useragent history`: its metadata, its error, and its "
+            "input and output as JSON (or as the raw text stored, when not JSON). Each of "
+            f"the last three is cut after {SHOWN_LINES} lines or {SHOWN_CHARS:,} characters; "
+            "--json prints the whole execution."
         ),
     )
     parser.add_argument("id", type=int, metavar="ID", help="the execution's id (first column)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the execution as JSON, input and output whole (for scripts)",
+    )
     add_db_path(parser)
     parser.set_defaults(run=run)
 
@@ -50,12 +64,16 @@ def run(args: argparse.Namespace) -> int:
         return fail(command, exc)
     if execution is None:
         return fail(command, Unavailable(f"no execution with id {args.id} in {args.db_path}"))
-    console().print(render(execution))
+    if args.json:
+        print(json.dumps(execution_json(execution), indent=2, ensure_ascii=False))
+    else:
+        console().print(render(execution, command))
     return EXIT_OK
 
 
-def render(execution: Execution) -> RenderableType:
-    """Everything ``hd`` prints for ``execution``."""
+def render(execution: Execution, command: str = "hd") -> RenderableType:
+    """Everything ``hd`` prints for ``execution``; a cut names ``command``'s ``--json``."""
+    whole = f"`useragent {command} {execution.id} --json` prints it all"
     parts: list[RenderableType] = [
         Text.assemble(
             (f"Execution {execution.id}  ", "bold magenta"), status_text(execution.status)
@@ -64,9 +82,12 @@ def render(execution: Execution) -> RenderableType:
     ]
     error = stored_text(execution.error_message)
     if error:
-        parts.append(Panel(Text(error), title="Error", title_align="left", border_style="red"))
-    parts.append(_data("Input", stored_text(execution.input_data), "cyan"))
-    parts.append(_data("Output", stored_text(execution.output_data), "green"))
+        shown, note = _cut(error, whole)
+        parts.append(
+            Panel(_with(Text(shown), note), title="Error", title_align="left", border_style="red")
+        )
+    parts.append(_data("Input", stored_text(execution.input_data), "cyan", whole))
+    parts.append(_data("Output", stored_text(execution.output_data), "green", whole))
     return Group(*parts)
 
 
@@ -96,7 +117,7 @@ def _or_dash(value: object) -> str:
     return "—" if text is None or text == "" else text
 
 
-def _data(title: str, stored: str | None, colour: str) -> Panel:
+def _data(title: str, stored: str | None, colour: str, whole: str) -> Panel:
     if stored is None:
         return Panel(
             Text("(none)", style="dim"), title=title, title_align="left", border_style=colour
@@ -105,11 +126,28 @@ def _data(title: str, stored: str | None, colour: str) -> Panel:
         pretty = json.dumps(json.loads(stored), indent=2, ensure_ascii=False)
     except ValueError:
         # Not JSON (another writer's row): shown as stored, never read as markup.
+        shown, note = _cut(stored, whole)
         return Panel(
-            Text(stored),
+            _with(Text(shown), note),
             title=f"{title} (raw text, not JSON)",
             title_align="left",
             border_style=colour,
         )
-    body = Syntax(pretty, "json", theme="ansi_dark", background_color="default", word_wrap=True)
-    return Panel(body, title=f"{title} (JSON)", title_align="left", border_style=colour)
+    shown, note = _cut(pretty, whole)
+    body = Syntax(shown, "json", theme="ansi_dark", background_color="default", word_wrap=True)
+    return Panel(
+        _with(body, note), title=f"{title} (JSON)", title_align="left", border_style=colour
+    )
+
+
+def _cut(text: str, whole: str) -> tuple[str, Text | None]:
+    """The start of ``text`` that is shown, and a note saying what is left out (if any)."""
+    shown = "\n".join(text[:SHOWN_CHARS].split("\n")[:SHOWN_LINES])
+    if len(shown) == len(text):
+        return text, None
+    left = len(text) - len(shown)
+    return shown, Text(f"… {left:,} more characters; {whole}", style="dim")
+
+
+def _with(body: RenderableType, note: Text | None) -> RenderableType:
+    return body if note is None else Group(body, note)

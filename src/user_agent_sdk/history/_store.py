@@ -21,6 +21,10 @@ DEFAULT_DB_PATH = Path("execution_history.db")
 """Where ``useragent run -r`` records and ``useragent history`` reads: the working directory."""
 
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM {TABLE}"
+_PAYLOADS = ("input_data", "output_data")
+_SELECT_WITHOUT_PAYLOADS = "SELECT {} FROM {}".format(
+    ", ".join("NULL" if column in _PAYLOADS else column for column in COLUMNS), TABLE
+)
 _VALUES = f"({', '.join('?' * len(COLUMNS[1:]))})"
 _CHUNKS = (256, 64, 16, 4, 1)
 """Rows per INSERT statement: a batch is cut into these sizes, so that the few prepared
@@ -118,11 +122,20 @@ class HistoryStore:
         return len(rows)
 
     def executions(
-        self, where: ExecutionFilter | None = None, *, limit: int | None = 50
+        self,
+        where: ExecutionFilter | None = None,
+        *,
+        limit: int | None = 50,
+        payloads: bool = True,
     ) -> list[Execution]:
-        """Matching executions, newest first (by start time, then id)."""
+        """Matching executions, newest first (by start time, then id).
+
+        With ``payloads=False`` their ``input_data`` and ``output_data`` are None, not
+        read: a row holds whatever its task was given and returned, megabytes too.
+        """
         clause, params = (where or ExecutionFilter()).where()
-        sql = f"{_SELECT}{clause} ORDER BY started_at DESC, id DESC"
+        select = _SELECT if payloads else _SELECT_WITHOUT_PAYLOADS
+        sql = f"{select}{clause} ORDER BY started_at DESC, id DESC"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
