@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -11,38 +12,51 @@ import trio
 from user_agent_sdk.runtime._runtime import MAX_CONNECTIONS
 from user_agent_sdk.server import RunningServer
 
-from .support import FLAVOURS, agents, all_finished, running, settings_for, submit_many
+from .support import FLAVOURS, agents, outcomes, running, settings_for, submit_many
 
 pytestmark = pytest.mark.slow
 
 
-async def test_1500_slots_lease_in_requests_the_server_accepts_and_serve_every_task(
-    server: RunningServer, api: httpx.AsyncClient
+async def serve_all(
+    server: RunningServer,
+    api: httpx.AsyncClient,
+    handler: Callable[[dict[str, int]], Awaitable[dict[str, int]]],
+    *,
+    tasks: int,
+    workers: int,
+    flavour: str = "conductor",
+    timeout: float = 120,
 ) -> None:
-    # 1,500 slots want several thousand tasks at once (the slots and their reserve); the
-    # embedded server refuses a lease of more than 1,000 in one request with a 400.
-    async def wide(input_data: dict[str, int]) -> dict[str, int]:
-        await trio.sleep(0.2)
-        return {"n": input_data["n"]}
-
-    ids = await submit_many(api, "wide", [{"n": n} for n in range(4000)])
-    async with running(settings_for(server), agents(wide, workers=1500)):
-        done = await all_finished(api, ids, timeout=90)
-    assert [found.output for found in done] == [{"n": n} for n in range(4000)]
+    """Queue ``tasks`` tasks, serve them with ``workers`` slots, check every output."""
+    ids = await submit_many(api, handler.__name__, [{"n": n} for n in range(tasks)])
+    async with running(settings_for(server, flavour), agents(handler, workers=workers)) as rt:
+        with trio.fail_after(timeout):
+            while (stats := rt.stats()).completed + stats.failed < tasks:
+                await trio.sleep(0.1)
+    assert await outcomes(api, ids) == [("COMPLETED", {"n": n}) for n in range(tasks)]
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_2000_slots_drain_4000_tasks_of_50_ms_with_every_output_right(
     server: RunningServer, api: httpx.AsyncClient, flavour: str
 ) -> None:
+    # 2,000 slots and their reserve want thousands of tasks at once; the embedded server
+    # refuses a lease of more than 1,000 in one request.
     async def quick(input_data: dict[str, int]) -> dict[str, int]:
         await trio.sleep(0.05)
         return {"n": input_data["n"]}
 
-    ids = await submit_many(api, "quick", [{"n": n} for n in range(4000)])
-    async with running(settings_for(server, flavour), agents(quick, workers=2000)):
-        done = await all_finished(api, ids, timeout=120)
-    assert [found.output for found in done] == [{"n": n} for n in range(4000)]
+    await serve_all(server, api, quick, tasks=4000, workers=2000, flavour=flavour)
+
+
+async def test_10000_slots_of_5_s_handlers_serve_20000_tasks(
+    server: RunningServer, api: httpx.AsyncClient
+) -> None:
+    async def five_seconds(input_data: dict[str, int]) -> dict[str, int]:
+        await trio.sleep(5)
+        return {"n": input_data["n"]}
+
+    await serve_all(server, api, five_seconds, tasks=20_000, workers=10_000, timeout=180)
 
 
 async def test_5000_akabot_slots_keep_their_connections_to_the_server_bounded(
@@ -64,15 +78,12 @@ async def test_5000_akabot_slots_keep_their_connections_to_the_server_bounded(
             peak = max(peak, connections_to(port))
             await trio.sleep(0.05)
 
-    ids = await submit_many(api, "slow", [{"n": n} for n in range(3000)])
     async with trio.open_nursery() as nursery:
         nursery.start_soon(watch)
-        async with running(settings_for(server, "akabot"), agents(slow, workers=5000)):
-            done = await all_finished(api, ids, timeout=120)
+        await serve_all(server, api, slow, tasks=1500, workers=5000, flavour="akabot")
         nursery.cancel_scope.cancel()
-    assert [found.output for found in done] == [{"n": n} for n in range(3000)]
-    # The runtime's pool, this test's own client, and a few closing.
-    assert 0 < peak <= MAX_CONNECTIONS + 20
+    # The runtime's pool, this test's own clients, and a few closing.
+    assert 0 < peak <= MAX_CONNECTIONS + 40
 
 
 def connections_to(port: int) -> int:
