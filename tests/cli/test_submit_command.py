@@ -19,7 +19,13 @@ def server() -> Iterator[ServerProcess]:
         yield running
 
 
-def _work_off(server: ServerProcess, task_type: str, count: int, status: str) -> threading.Thread:
+def _work_off(
+    server: ServerProcess,
+    task_type: str,
+    count: int,
+    status: str,
+    reason: str = "refused by the test worker",
+) -> threading.Thread:
     """A worker in a thread: completes (or fails) ``count`` tasks, echoing their input."""
 
     def work() -> None:
@@ -38,7 +44,7 @@ def _work_off(server: ServerProcess, task_type: str, count: int, status: str) ->
                             "taskId": task["taskId"],
                             "status": status,
                             "outputData": {"got": task["inputData"]},
-                            "reasonForIncompletion": "refused by the test worker",
+                            "reasonForIncompletion": reason,
                         },
                     )
                     done += 1
@@ -78,6 +84,16 @@ def test_wait_exits_1_and_names_the_failure(server: ServerProcess) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert "FAILED: refused by the test worker" in result.stderr
+
+
+def test_a_reason_is_shown_as_written_on_one_line(server: ServerProcess) -> None:
+    reason = "cannot open [/tmp/in.json] " + "x" * 200  # no markup, whatever it looks like
+    worker = _work_off(server, "odd", 1, "FAILED_WITH_TERMINAL_ERROR", reason)
+    result = run_cli(["submit", "odd", "--wait", "--server", server.base_url])
+    worker.join(10)
+    assert result.returncode == 1
+    [line] = result.stderr.splitlines()
+    assert line.endswith(f": FAILED: {reason}")
 
 
 def test_per_submission_settings_reach_the_server(server: ServerProcess) -> None:

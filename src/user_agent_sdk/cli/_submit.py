@@ -14,6 +14,7 @@ import httpx
 import trio
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from ..conductor import Workflow, WorkflowStatus, from_json_obj
 from . import _errors
@@ -150,13 +151,17 @@ async def _submit(args: argparse.Namespace, payload: bytes) -> int:
         workflow = outcomes.get(workflow_id)
         if workflow is None:
             failed += 1
-            console.print(f"[yellow]{workflow_id}: still running when --timeout ran out")
+            message = f"{workflow_id}: still running when --timeout ran out"
+            console.print(Text(message, style="yellow"), soft_wrap=True)
         elif workflow.status is WorkflowStatus.COMPLETED:
             print(json.dumps(workflow.output, ensure_ascii=False), flush=True)
         else:
             failed += 1
             reason = workflow.reason_for_incompletion or "no reason given"
-            console.print(f"[red]{workflow_id}: {workflow.status.value}: {reason}")
+            # Text, not markup: a reason is the worker's text ("[/tmp/x]" is no closing
+            # tag); soft_wrap keeps a long one on one line for whoever greps the output.
+            message = f"{workflow_id}: {workflow.status.value}: {reason}"
+            console.print(Text(message, style="red"), soft_wrap=True)
     return 1 if failed else 0
 
 
