@@ -11,7 +11,15 @@ from ._registry import (
     user_agent,
 )
 from .config import ConfigError, Settings, load_settings
-from .runtime import ExecutionObserver, ExecutionRecord, NonRetryableException, Runtime, serve
+from .runtime import (
+    AgentFailed,
+    ExecutionObserver,
+    ExecutionRecord,
+    NonRetryableException,
+    Runtime,
+    running,
+    serve,
+)
 
 try:
     __version__ = version("user-agent-sdk")
@@ -19,6 +27,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 __all__ = [
+    "AgentFailed",
     "AgentSpec",
     "ConfigError",
     "ExecutionObserver",
@@ -32,6 +41,7 @@ __all__ = [
     "__version__",
     "load_settings",
     "register_user_agent",
+    "running",
     "serve",
     "user_agent",
 ]

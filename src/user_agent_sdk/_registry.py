@@ -111,6 +111,9 @@ class AgentSpec:
     """The longest wait between polls while the queue is empty."""
     workers: int = 1
     """Tasks run at once; ``useragent run -w N`` overrides it."""
+    event_loop: str | None = None
+    """What an ``async def`` handler is written for: ``"asyncio"``, ``"trio"``, or None
+    (the run's default, ``Settings.event_loop``). None for sync handlers."""
 
 
 class Registry:
@@ -164,6 +167,7 @@ def register_user_agent(
     domain: str | None = None,
     poll_interval: int = 1000,
     workers: int = 1,
+    event_loop: str | None = None,
     registry: Registry | None = None,
 ) -> AgentSpec:
     """Register ``handler`` as a user agent and return its spec.
@@ -179,6 +183,7 @@ def register_user_agent(
         domain=domain,
         poll_interval=poll_interval,
         workers=workers,
+        event_loop=event_loop,
     )
     (registry if registry is not None else _active.get()).add(spec)
     return spec
@@ -195,6 +200,7 @@ def user_agent(
     domain: str | None = None,
     poll_interval: int = 1000,
     workers: int = 1,
+    event_loop: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -204,6 +210,7 @@ def user_agent(
     domain: str | None = None,
     poll_interval: int = 1000,
     workers: int = 1,
+    event_loop: str | None = None,
 ) -> Any:
     """Make a function (sync or ``async``) a user agent; the function itself is unchanged.
 
@@ -211,7 +218,11 @@ def user_agent(
     - ``worker_id``: how this worker names itself to the server (default: the host name);
     - ``domain``: the Conductor task domain to poll (default: none);
     - ``poll_interval``: milliseconds, the longest wait between polls of an empty queue;
-    - ``workers``: tasks run at once (``useragent run -w N`` overrides it).
+    - ``workers``: tasks run at once (``useragent run -w N`` overrides it);
+    - ``event_loop``: for an ``async def`` handler, what it is written for: ``"asyncio"``
+      (``asyncio.sleep``, aiohttp...: the default, as in the published user-agent-sdk) or
+      ``"trio"`` (``trio.sleep``...; also the natively fastest). Default: the run's
+      (``useragent run --event-loop``, else asyncio). anyio code runs on either.
 
     ::
 
@@ -232,6 +243,7 @@ def user_agent(
             domain=domain,
             poll_interval=poll_interval,
             workers=workers,
+            event_loop=event_loop,
         )
         return handler
 
@@ -246,6 +258,7 @@ def make_spec(
     domain: str | None = None,
     poll_interval: int = 1000,
     workers: int = 1,
+    event_loop: str | None = None,
 ) -> AgentSpec:
     """The spec of ``handler`` without registering it anywhere."""
     if not callable(handler):
@@ -256,17 +269,35 @@ def make_spec(
     _check_optional_text(name, "domain", domain)
     _check_count(name, "workers", workers, low=1)
     _check_count(name, "poll_interval", poll_interval, low=0)
+    is_async = _is_async(handler)
+    _check_event_loop(name, event_loop, is_async)
     return AgentSpec(
         handler=handler,
         name=name,
-        is_async=_is_async(handler),
+        is_async=is_async,
         injections=_injections(handler, name),
         agent_id=agent_id,
         worker_id=worker_id,
         domain=domain or None,
         poll_interval_ms=poll_interval,
         workers=workers,
+        event_loop=event_loop,
     )
+
+
+def _check_event_loop(name: str, event_loop: object, is_async: bool) -> None:
+    if event_loop is None:
+        return
+    if event_loop not in ("asyncio", "trio"):
+        raise RegistrationError(
+            f"@user_agent on {name}: event_loop must be 'asyncio', 'trio' or None, "
+            f"got {event_loop!r}"
+        )
+    if not is_async:
+        raise RegistrationError(
+            f"@user_agent on {name}: event_loop={event_loop!r} applies to async def "
+            f"handlers; {name} is a plain function (it runs on a thread)"
+        )
 
 
 def _check_optional_text(name: str, argument: str, value: object) -> None:

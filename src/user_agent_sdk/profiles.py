@@ -154,6 +154,7 @@ def profile_agent(
         domain=domain,
         poll_interval=poll_interval,
         workers=workers,
+        event_loop="trio",  # the bridge runs the agent's process with trio
     )
 
 

@@ -38,7 +38,9 @@ FLAVOURS = ("conductor", "akabot")
 
 
 def settings_for(server: RunningServer, flavour: str = "conductor", **changes: Any) -> Settings:
-    """Settings that point at ``server`` in the given flavour."""
+    """Settings that point at ``server`` in the given flavour. ``async def`` handlers run
+    on trio unless ``event_loop="asyncio"`` is passed (the tests' handlers use trio)."""
+    changes.setdefault("event_loop", "trio")
     if flavour == "akabot":
         credentials = OAuth2ClientCredentials(
             server.base_url + OAUTH_TOKEN_PATH,

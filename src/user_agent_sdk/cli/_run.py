@@ -18,7 +18,7 @@ from agentproc.bridge import ProfileError
 
 from .._registry import AgentSpec, RegistrationError, collecting
 from ..conductor import AuthenticationError
-from ..config import ConfigError, Settings, load_settings
+from ..config import EVENT_LOOPS, ConfigError, Settings, load_settings
 from ..history import DEFAULT_DB_PATH, HistoryError, record_history
 from ..profiles import profile_agent
 from ..runtime import (
@@ -116,6 +116,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="on Ctrl-C/SIGTERM, seconds running tasks may take to finish (default %(default)s)",
     )
     parser.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        default="asyncio",
+        help="what async def handlers are written for, unless their @user_agent(event_loop=...) "
+        "says: asyncio (asyncio.sleep, aiohttp...; as the published user-agent-sdk runs them) "
+        "or trio (default %(default)s)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="PROFILE.yaml",
@@ -132,12 +140,13 @@ def run(args: argparse.Namespace) -> int:
         path = None if args.profile is not None else _script_path(args)
         settings = _settings(args)
         specs = load_agents(path) if path is not None else _profile_agents(args)
-        resolve_agents(settings, specs)  # every agent id problem shows before connecting
+        agents = resolve_agents(settings, specs)  # every agent id problem shows first
     except (ConfigError, ScriptError) as exc:
         print(f"useragent run: {exc}", file=sys.stderr)
         return exc.code if isinstance(exc, ScriptError) else EXIT_USAGE
-    if any(not spec.is_async for spec in specs):
-        # This process is ours (an embedding program keeps its own setting).
+    if any(not agent.spec.is_async or agent.on_asyncio for agent in agents):
+        # Handlers run on other threads. This process is ours (an embedding program
+        # keeps its own setting).
         sys.setswitchinterval(min(sys.getswitchinterval(), SYNC_SWITCH_INTERVAL_S))
     freeze_startup_heap()
     try:
@@ -210,6 +219,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         grace_s=args.grace,
         record_history=args.record_execution_logs,
         task_log_level=logging.DEBUG if args.debug or args.log_level == "debug" else logging.INFO,
+        event_loop=args.event_loop,
     )
 
 

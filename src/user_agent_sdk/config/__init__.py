@@ -13,13 +13,14 @@ from ._load import (
     settings_from_credentials_file,
     settings_from_env,
 )
-from ._settings import Settings
+from ._settings import EVENT_LOOPS, Settings
 from ._urls import OAUTH_TOKEN_PATH, derive_urls
 
 __all__ = [
     "AGENT_ID_ENV",
     "CREDENTIALS_FILE",
     "DEFAULT_BASE_URL",
+    "EVENT_LOOPS",
     "OAUTH_TOKEN_PATH",
     "ConfigError",
     "Settings",

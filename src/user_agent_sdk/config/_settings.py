@@ -8,6 +8,9 @@ import attrs
 
 from ..conductor import CONDUCTOR, Credentials, Flavour
 
+EVENT_LOOPS = ("asyncio", "trio")
+"""What an ``async def`` handler may be written for."""
+
 
 @attrs.frozen(kw_only=True)
 class Settings:
@@ -39,9 +42,16 @@ class Settings:
     """``useragent run -r``: the execution history store records every finished task."""
     task_log_level: int = logging.INFO
     """Lines below this level written through a task's ``logger`` are dropped."""
+    event_loop: str = "asyncio"
+    """Where ``async def`` handlers that do not name one run: ``"asyncio"`` (as the
+    published user-agent-sdk runs them) or ``"trio"`` (``useragent run --event-loop``)."""
 
     def __attrs_post_init__(self) -> None:
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.event_loop not in EVENT_LOOPS:
+            raise ValueError(
+                f"event_loop must be one of {', '.join(EVENT_LOOPS)}, got {self.event_loop!r}"
+            )
         if self.grace_s < 0:
             raise ValueError(f"grace_s must not be negative, got {self.grace_s}")

@@ -10,6 +10,7 @@ Start it inside a trio program::
 
 from ._agent import AgentStats
 from ._clock import PreciseClock, run_with_precise_timers
+from ._embed import running
 from ._errors import NonRetryableException
 from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
@@ -27,5 +28,6 @@ __all__ = [
     "TaskLogger",
     "resolve_agents",
     "run_with_precise_timers",
+    "running",
     "serve",
 ]

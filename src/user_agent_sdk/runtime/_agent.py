@@ -46,6 +46,7 @@ from ..conductor import (
     TaskResult,
     TaskResultStatus,
 )
+from ._asyncio import AsyncioLoop
 from ._backoff import Backoff
 from ._buffer import TaskBuffer
 from ._invoke import Agent, clean_input, ended, invoke_async, platform_ids, sync_call
@@ -145,8 +146,11 @@ class AgentRunner:
         agent: Agent,
         client: ConductorClient,
         observer: ExecutionObserver | None = None,
+        asyncio_loop: AsyncioLoop | None = None,
     ) -> None:
+        """``asyncio_loop`` runs the handler when it is written for asyncio."""
         self.agent = agent
+        self._asyncio_loop = asyncio_loop
         self.stats = AgentStats()
         self._client = client
         self._observer = observer
@@ -544,7 +548,9 @@ class AgentRunner:
                 while (task := await self._buffer.get()) is not None:
                     current = self._begin(_Running(task, self.agent.task_log_level, self._name))
                     if self.agent.spec.is_async:
-                        outcome = await invoke_async(self.agent, task, current.logger)
+                        outcome = await invoke_async(
+                            self.agent, task, current.logger, self._asyncio_loop
+                        )
                         finished, current = self._end(current), None
                         await self._finish(finished, outcome)
                         continue

@@ -12,6 +12,7 @@ import outcome
 
 from .._registry import AgentSpec, Injection, TaskContext
 from ..conductor import JsonObject, Task
+from ._asyncio import AsyncioLoop
 from ._logs import TaskLogger
 from ._outcome import Outcome
 
@@ -28,6 +29,8 @@ class Agent:
     workers: int
     worker_id: str
     task_log_level: int
+    on_asyncio: bool = False
+    """An ``async def`` handler written for asyncio: each call is an asyncio task."""
 
 
 def clean_input(input_data: JsonObject) -> JsonObject:
@@ -82,14 +85,43 @@ def context(agent: Agent, task: Task, logger: TaskLogger) -> TaskContext:
     )
 
 
-async def invoke_async(agent: Agent, task: Task, logger: TaskLogger) -> Outcome:
-    """Run an ``async def`` handler once, in the caller's task, and say how it ended.
-    Cancellation propagates."""
+async def invoke_async(
+    agent: Agent, task: Task, logger: TaskLogger, asyncio_loop: AsyncioLoop | None
+) -> Outcome:
+    """Run an ``async def`` handler once and say how it ended: a trio one in the caller's
+    task, an asyncio one as a task of ``asyncio_loop``. Cancellation propagates."""
+    if agent.on_asyncio:
+        assert asyncio_loop is not None, "an asyncio handler needs an asyncio loop"
+        try:
+            call = functools.partial(agent.spec.handler, **arguments(agent, task, logger))
+        except Exception as exc:
+            return Outcome.raised(exc)
+        return _with_hint(agent, ended(await asyncio_loop.call(call)))
     try:
         value = await agent.spec.handler(**arguments(agent, task, logger))
     except (Exception, SystemExit) as exc:
-        return Outcome.raised(exc)
+        return _with_hint(agent, Outcome.raised(exc))
     return Outcome.returned(value)
+
+
+_WRONG_LOOP = {
+    # What trio raises when awaited outside trio, and asyncio outside asyncio.
+    True: (("must be called from async context", "got bad yield: <class 'trio."), "trio"),
+    False: (("no running event loop",), "asyncio"),
+}
+
+
+def _with_hint(agent: Agent, ended: Outcome) -> Outcome:
+    """``ended``, its reason telling how to fix a handler run on the wrong event loop."""
+    symptoms, wanted = _WRONG_LOOP[agent.on_asyncio]
+    if ended.reason is None or not any(symptom in ended.reason for symptom in symptoms):
+        return ended
+    running = "asyncio" if agent.on_asyncio else "trio"
+    hint = (
+        f" (the handler seems written for {wanted} but runs on {running}: "
+        f"@user_agent(event_loop={wanted!r}) or useragent run --event-loop {wanted})"
+    )
+    return attrs.evolve(ended, reason=ended.reason + hint)
 
 
 def sync_call(agent: Agent, task: Task, logger: TaskLogger) -> Callable[[], Any]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import socket
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 
 import httpx
 import trio
@@ -14,6 +17,7 @@ from .._registry import AgentSpec
 from ..conductor import ConductorClient, ServerUnavailable
 from ..config import ConfigError, Settings
 from ._agent import LONG_POLL_MS, AgentRunner, AgentStats
+from ._asyncio import AsyncioLoop
 from ._invoke import Agent
 from ._observer import ExecutionObserver
 from ._refusals import AgentFailed
@@ -30,7 +34,9 @@ class Runtime:
     """A running set of agents: what ``nursery.start(serve, ...)`` returns.
 
     Stop it gracefully with :meth:`stop` (or by cancelling the nursery that runs
-    :func:`serve`), at once with :meth:`abort`.
+    :func:`serve`), at once with :meth:`abort`. Both may be called from any thread (an
+    embedding asyncio program's); the rest is for the runtime's own trio thread, but
+    :attr:`running` and :meth:`stats` may be read from anywhere.
     """
 
     def __init__(self, settings: Settings, agents: list[Agent]) -> None:
@@ -41,6 +47,16 @@ class Runtime:
         self._deadline = math.inf
         self._stopping = False
         self._finished = trio.Event()
+        self._token = trio.lowlevel.current_trio_token()
+        self._thread = threading.get_ident()
+
+    def _elsewhere(self, call: Callable[[], None]) -> bool:
+        """Called off the runtime's thread: ``call`` is handed to it (True)."""
+        if threading.get_ident() == self._thread:
+            return False
+        with contextlib.suppress(trio.RunFinishedError):
+            self._token.run_sync_soon(call)
+        return True
 
     @property
     def stopping(self) -> bool:
@@ -76,6 +92,8 @@ class Runtime:
         hands them to another worker. Returns at once; :meth:`wait_stopped` waits.
         Calling it again can only shorten the grace.
         """
+        if self._elsewhere(lambda: self.stop(grace)):
+            return
         grace = self.settings.grace_s if grace is None else grace
         if not self._stopping:
             log.info(
@@ -93,6 +111,8 @@ class Runtime:
 
         The server hands those tasks out again once their leases run out.
         """
+        if self._elsewhere(self.abort):
+            return
         self._stopping = True
         self._deadline = -math.inf
         for runner in self.runners:
@@ -107,12 +127,20 @@ class Runtime:
         self,
         observer: ExecutionObserver | None,
         transport: httpx.AsyncBaseTransport | None,
+        host_loop: asyncio.AbstractEventLoop | None,
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         settings = self.settings
         try:
-            with self._scope:
+            with self._scope, contextlib.ExitStack() as own:
+                asyncio_loop: AsyncioLoop | None = None
+                if any(agent.on_asyncio for agent in self.agents):
+                    asyncio_loop = (
+                        AsyncioLoop(host_loop)
+                        if host_loop is not None
+                        else own.enter_context(AsyncioLoop.on_own_thread())
+                    )
                 connections = min(
                     MAX_CONNECTIONS, sum(2 * agent.workers + 8 for agent in self.agents)
                 )
@@ -126,16 +154,17 @@ class Runtime:
                     await _authenticate(client)
                     async with trio.open_nursery() as nursery:
                         for agent in self.agents:
-                            runner = AgentRunner(agent, client, observer)
+                            runner = AgentRunner(agent, client, observer, asyncio_loop)
                             self.runners.append(runner)
                             await nursery.start(runner.run)
                             if self._stopping:
                                 runner.stop(self._deadline)
                             log.info(
-                                "%s: serving agent id %r with %d workers",
+                                "%s: serving agent id %r with %d workers%s",
                                 agent.spec.name,
                                 agent.agent_id,
                                 agent.workers,
+                                _kind(agent),
                             )
                         # From here on a cancellation from outside is a request to
                         # drain: serve() turns it into stop(), and the drain is bounded
@@ -154,6 +183,12 @@ class Runtime:
             self._finished.set()
 
 
+def _kind(agent: Agent) -> str:
+    if not agent.spec.is_async:
+        return " (sync handler, on threads)"
+    return " (asyncio handler)" if agent.on_asyncio else " (trio handler)"
+
+
 async def _authenticate(client: ConductorClient) -> None:
     try:
         await client.authenticate()
@@ -167,6 +202,7 @@ async def serve(
     *,
     observer: ExecutionObserver | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    asyncio_loop: asyncio.AbstractEventLoop | None = None,
     task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``agents`` against the server of ``settings`` until stopped.
@@ -186,12 +222,17 @@ async def serve(
     stops (its running tasks finish and report), the others serve on, and once every
     agent has stopped ``serve`` raises :class:`AgentFailed` naming the refusal.
 
+    ``async def`` handlers written for asyncio (``Settings.event_loop``, the agent's
+    ``event_loop``) run as tasks of ``asyncio_loop``, a loop running on another thread
+    (the embedding program's; see :func:`~user_agent_sdk.running`), or by default of a
+    loop on a thread of the runtime's own for as long as it runs.
+
     ``observer`` is called with an :class:`ExecutionRecord` for each finished task;
     ``transport`` replaces the HTTP transport (tests).
     """
     runtime = Runtime(settings, resolve_agents(settings, agents))
     async with trio.open_nursery() as nursery:
-        await nursery.start(runtime._run, observer, transport)
+        await nursery.start(runtime._run, observer, transport, asyncio_loop)
         task_status.started(runtime)
         try:
             await runtime.wait_stopped()
@@ -227,6 +268,7 @@ def resolve_agents(settings: Settings, specs: Iterable[AgentSpec]) -> list[Agent
                 workers=settings.workers or spec.workers,
                 worker_id=settings.worker_id or spec.worker_id or host,
                 task_log_level=settings.task_log_level,
+                on_asyncio=spec.is_async and (spec.event_loop or settings.event_loop) == "asyncio",
             )
         )
     return agents

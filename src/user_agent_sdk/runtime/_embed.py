@@ -1,0 +1,128 @@
+"""``async with running(settings, agents)``: the runtime inside a trio or an asyncio program.
+
+Under trio the runtime runs in a nursery of the caller's. Under asyncio it runs in a
+trio event loop on a thread of its own, and the agents' asyncio handlers run as tasks of
+the caller's loop, beside the rest of the program (its HTTP server, its database pool).
+
+Why a thread and not trio's guest mode: guest mode would run trio's scheduler on the
+asyncio loop's thread and hand every trio I/O wait to a helper thread, so each wake-up of
+the hot path (a poll's answer, a batch of results) would cross threads. On a thread of
+its own the runtime keeps its own fast path; only asyncio handler calls cross, one hop
+each way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+import sniffio
+import trio
+
+from .._registry import AgentSpec
+from ..config import Settings
+from ._observer import ExecutionObserver
+from ._runtime import Runtime, serve
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings,
+    agents: Iterable[AgentSpec],
+    *,
+    observer: ExecutionObserver | None = None,
+) -> AsyncIterator[Runtime]:
+    """Serve ``agents`` while the block runs; on leaving it, drain them and return.
+
+    Works under trio and under asyncio (found with :mod:`sniffio`). The block begins
+    once every agent is polling and gets the :class:`Runtime` (:meth:`Runtime.stop` and
+    :meth:`Runtime.abort` may be called from any thread). Leaving the block, normally or
+    by an exception, drains as :func:`serve` does on cancellation: polling stops,
+    running tasks get ``settings.grace_s`` seconds, their results are sent. A
+    cancellation of the asyncio task waiting for the drain aborts it instead.
+
+    Raises what :func:`serve` raises: at entry when the agents cannot start (no agent id,
+    credentials refused), at exit :class:`AgentFailed` when an agent had stopped on its own.
+    """
+    library = sniffio.current_async_library()
+    if library == "trio":
+        async with trio.open_nursery() as nursery:
+            runtime: Runtime = await nursery.start(
+                functools.partial(serve, settings, agents, observer=observer)
+            )
+            try:
+                yield runtime
+            finally:
+                runtime.stop()
+        return
+    if library != "asyncio":
+        raise RuntimeError(f"running() works under trio or asyncio, not {library}")
+    async with _on_own_thread(settings, list(agents), observer) as runtime:
+        yield runtime
+
+
+@asynccontextmanager
+async def _on_own_thread(
+    settings: Settings, agents: list[AgentSpec], observer: ExecutionObserver | None
+) -> AsyncIterator[Runtime]:
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[Runtime] = loop.create_future()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def settle(future: asyncio.Future[Runtime] | asyncio.Future[None], value: object) -> None:
+        # On the asyncio loop's thread.
+        if future.done():
+            return
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            runtime: Runtime = await nursery.start(
+                functools.partial(serve, settings, agents, observer=observer, asyncio_loop=loop)
+            )
+            loop.call_soon_threadsafe(settle, started, runtime)
+
+    def thread_main() -> None:
+        outcome: object = None
+        try:
+            trio.run(main)
+        except BaseException as exc:  # handed to the asyncio side, raised there
+            outcome = _unwrap(exc)
+        for future in (started, finished):
+            loop.call_soon_threadsafe(settle, future, outcome)
+
+    thread = threading.Thread(target=thread_main, name="useragent-runtime", daemon=True)
+    thread.start()
+    try:
+        runtime = await started
+    except asyncio.CancelledError:
+        # Cancelled while starting: stop it once it has started, without waiting.
+        started.add_done_callback(_abort_when_started)
+        raise
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+        try:
+            await asyncio.shield(finished)
+        except asyncio.CancelledError:
+            runtime.abort()
+            raise
+
+
+def _abort_when_started(started: asyncio.Future[Runtime]) -> None:
+    if not started.cancelled() and started.exception() is None:
+        started.result().abort()
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """The one exception inside nursery groups, when there is exactly one."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
