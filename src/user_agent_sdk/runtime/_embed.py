@@ -49,14 +49,21 @@ async def running(
     """
     library = sniffio.current_async_library()
     if library == "trio":
-        async with trio.open_nursery() as nursery:
-            runtime: Runtime = await nursery.start(
-                functools.partial(serve, settings, agents, observer=observer)
-            )
-            try:
-                yield runtime
-            finally:
-                runtime.stop()
+        try:
+            async with trio.open_nursery() as nursery:
+                runtime: Runtime = await nursery.start(
+                    functools.partial(serve, settings, agents, observer=observer)
+                )
+                try:
+                    yield runtime
+                finally:
+                    runtime.stop()
+        except BaseExceptionGroup as group:
+            # As under asyncio: one error comes out as itself, not in the nursery's group.
+            single = _unwrap(group)
+            if single is group:
+                raise
+            raise single from None
         return
     if library != "asyncio":
         raise RuntimeError(f"running() works under trio or asyncio, not {library}")
@@ -88,21 +95,28 @@ async def _on_own_thread(
             )
             loop.call_soon_threadsafe(settle, started, runtime)
 
+    def end(outcome: object) -> None:
+        # On the asyncio loop's thread: an error that came before the start is raised
+        # by the start, and only there.
+        if not started.done():
+            settle(started, outcome if outcome is not None else RuntimeError("never started"))
+            outcome = None
+        settle(finished, outcome)
+
     def thread_main() -> None:
         outcome: object = None
         try:
             trio.run(main)
         except BaseException as exc:  # handed to the asyncio side, raised there
             outcome = _unwrap(exc)
-        for future in (started, finished):
-            loop.call_soon_threadsafe(settle, future, outcome)
+        loop.call_soon_threadsafe(end, outcome)
 
     thread = threading.Thread(target=thread_main, name="useragent-runtime", daemon=True)
     thread.start()
     try:
-        runtime = await started
+        # Shielded: a cancelled start must still see the runtime it has to stop.
+        runtime = await asyncio.shield(started)
     except asyncio.CancelledError:
-        # Cancelled while starting: stop it once it has started, without waiting.
         started.add_done_callback(_abort_when_started)
         raise
     try:
@@ -114,6 +128,8 @@ async def _on_own_thread(
         except asyncio.CancelledError:
             runtime.abort()
             raise
+        # finished is settled as the thread's last act: this wait is short.
+        await asyncio.to_thread(thread.join)
 
 
 def _abort_when_started(started: asyncio.Future[Runtime]) -> None:
