@@ -129,7 +129,7 @@ def bench(session: nox.Session) -> None:
     """This project beside its peers, then ``BENCHMARKS``; ``-- --quick`` for a short run.
 
     Arguments go to the peer comparison. A full run then runs every script of
-    ``BENCHMARKS`` and writes to ``benchmarks/results``; ``--quick`` (under two minutes)
+    ``BENCHMARKS`` and writes to ``benchmarks/results``; ``--quick`` (about three minutes)
     runs the peer comparison only and writes to ``benchmarks/results/quick`` (ignored by
     git), so a quick run never replaces the figures of a full one. The peers install
     once into ``.nox/peers``; matplotlib draws the chart (bench only).

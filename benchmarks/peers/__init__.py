@@ -9,20 +9,20 @@ contender on one workload, :mod:`.report` and :mod:`.chart` present the result.
 
 from __future__ import annotations
 
-from .agents import CONCURRENCY, WORKLOADS
+from .agents import WORKLOADS, Workload
 from .contenders import ALL, HEADLINE, Contender, build
 from .runner import ContenderFailed, Options, measure
 from .server import ServerFailed, running_server
 
 __all__ = [
     "ALL",
-    "CONCURRENCY",
     "HEADLINE",
     "WORKLOADS",
     "Contender",
     "ContenderFailed",
     "Options",
     "ServerFailed",
+    "Workload",
     "build",
     "measure",
     "running_server",

@@ -1,16 +1,21 @@
 """The contenders: how each is started against a server, as its users start it.
 
-- ``ours``: this project, ``useragent run agent.py -w 32``, Conductor flavour
+- ``ours``: this project, ``useragent run agent.py -w N``, Conductor flavour
   (``CONDUCTOR_SERVER_URL`` + an Orkes key): the headline;
 - ``ours-akabot``: the same program in the akaBot flavour (``credentials.json``: OAuth2
   token, single polls on the ``/tasks/external`` paths), as user-agent-sdk 0.2.0 talks;
-- ``user-agent-sdk``: the reference akaBot SDK 0.2.0, ``useragent run agent.py --workers 32``
-  with the same ``credentials.json``, from its own venv;
-- ``conductor-python``: the official Conductor client 2.x, a ``TaskHandler`` program;
+- ``user-agent-sdk``: the reference akaBot SDK 0.2.0, ``useragent run agent.py --workers N``
+  (N threads, each polling for one task) with the same ``credentials.json``, from its
+  own venv;
+- ``conductor-python``: the official Conductor client 2.x, a ``TaskHandler`` program
+  (:mod:`.agents` says how it is configured for each workload, and why);
 - ``raw``: :mod:`raw_client` (batch poll + one plain update per task, no handler): the
   least client CPU per task on Conductor's standard requests. Not a ceiling: a client
   posting many results per request (``update-batch``, as ours does against this server)
-  costs the server less per task and moves more tasks per second than this one.
+  costs the server less per task and moves more tasks per second than this one. Not run
+  on the agent workloads: with no handler it would measure a no-op there.
+
+N is the workload's concurrency (:attr:`.agents.Workload.concurrency`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from .server import Server
 HEADLINE = "ours"
 ALL = ("ours", "ours-akabot", "user-agent-sdk", "conductor-python", "raw")
 _RAW_CLIENT = Path(__file__).with_name("raw_client.py")
+_AGENT_WORKLOADS = ("agent-async", "sync-500ms")
 
 
 @attrs.frozen
@@ -48,6 +54,9 @@ class Contender:
     version: str
     python: str
     make: Callable[[Path, Server, str, str], Launch]
+    skipped: tuple[str, ...] = ()
+    """Workloads it is not run on; ``skip_reason`` says why."""
+    skip_reason: str = ""
 
     def launch(self, folder: Path, server: Server, workload: str, task_type: str) -> Launch:
         return self.make(folder, server, workload, task_type)
@@ -82,7 +91,7 @@ def _ours(flavour: str) -> Callable[[Path, Server, str, str], Launch]:
         script = folder / "agent.py"
         script.write_text(agents.user_agent_script("ours", workload, task_type))
         argv = [sys.executable, "-m", "user_agent_sdk.cli", "run", str(script)]
-        argv += ["-w", str(agents.CONCURRENCY), "--log-level", "warning"]
+        argv += ["-w", str(agents.WORKLOADS[workload].concurrency), "--log-level", "warning"]
         if flavour == "conductor":
             return Launch(argv, _conductor_env(server))
         _write_credentials(folder, server)
@@ -97,7 +106,8 @@ def _user_agent_sdk(env: venvs.PeerEnv) -> Callable[[Path, Server, str, str], La
         script.write_text(agents.user_agent_script("uas", workload, task_type))
         _write_credentials(folder, server)
         argv = [str(env.bin("useragent")), "run", str(script)]
-        return Launch([*argv, "--workers", str(agents.CONCURRENCY)], _clean_env())
+        workers = str(agents.WORKLOADS[workload].concurrency)
+        return Launch([*argv, "--workers", workers], _clean_env())
 
     return make
 
@@ -116,7 +126,7 @@ def _raw(folder: Path, server: Server, workload: str, task_type: str) -> Launch:
     # enough threads that the client's own cost stays the least of all contenders.
     lanes = 8
     argv = [sys.executable, str(_RAW_CLIENT), task_type, "--lanes", str(lanes)]
-    argv += ["--batch", str(agents.CONCURRENCY // lanes)]
+    argv += ["--batch", str(agents.WORKLOADS[workload].concurrency // lanes)]
     return Launch(argv, _conductor_env(server))
 
 
@@ -138,5 +148,13 @@ def build(name: str) -> Contender:
         label = f"conductor-python {env.version}"
         return Contender(name, label, env.version, env.python_version, _conductor_python(env))
     if name == "raw":
-        return Contender(name, "raw client (poll + update)", "-", here, _raw)
+        return Contender(
+            name,
+            "raw client (poll + update)",
+            "-",
+            here,
+            _raw,
+            skipped=_AGENT_WORKLOADS,
+            skip_reason="it runs no handler: on an agent workload it would measure a no-op",
+        )
     raise SystemExit(f"unknown contender {name!r}: choose from {', '.join(ALL)}")

@@ -9,7 +9,7 @@ import attrs
 from rich.console import Console
 from rich.table import Table
 
-from .agents import IDEAL_10MS_TASKS_PER_S, WORKLOAD_TITLES
+from .agents import WORKLOADS
 from .contenders import HEADLINE
 from .machine import one_line
 
@@ -24,10 +24,17 @@ class Figure:
     unit: str
     digits: int
     higher_is_better: bool
+    percent: bool = False
+    """A fraction, shown as a percentage."""
+    compared: bool = True
+    """Shown with its ratio to this project's (not for a share, which tasks/s already is)."""
 
 
 FIGURES = (
     Figure("tasks_per_s", "tasks/s", "tasks/s", "tasks/s", 0, True),
+    Figure(
+        "share_of_ideal", "% ideal", "share of ideal", "%", 0, True, percent=True, compared=False
+    ),
     Figure("cpu_s_per_1000_tasks", "CPU s/1k", "worker CPU s per 1,000 tasks", "s", 3, False),
     Figure("peak_rss_mib", "RSS MiB", "peak RSS MiB (all processes)", "MiB", 0, False),
     Figure("latency_p50_ms", "p50 ms", "latency p50 ms", "ms", 0, False),
@@ -41,7 +48,7 @@ def add_ratios(runs: list[dict[str, Any]]) -> None:
     for run in runs:
         base = headline.get(run["workload"])
         ratios: dict[str, float | None] = {}
-        for figure in FIGURES:
+        for figure in (figure for figure in FIGURES if figure.compared):
             mine = run.get(figure.key)
             theirs = None if base is None else base.get(figure.key)
             ratios[figure.key] = mine / theirs if mine is not None and theirs else None
@@ -52,6 +59,8 @@ def _cell(run: dict[str, Any], figure: Figure) -> str:
     value = run.get(figure.key)
     if value is None:
         return "saturated" if figure.key.startswith("latency") else "-"
+    if figure.percent:
+        return f"{value:.0%}"
     text = f"{value:,.{figure.digits}f}"
     ratio = run.get("ratios", {}).get(figure.key)
     if run["contender"] != HEADLINE and ratio is not None:
@@ -59,24 +68,84 @@ def _cell(run: dict[str, Any], figure: Figure) -> str:
     return text
 
 
+def _target(run: dict[str, Any]) -> str:
+    """This project against what the issue asks of it on this workload ("" if nothing)."""
+    workload = WORKLOADS.get(run["workload"])
+    if run["contender"] != HEADLINE or workload is None or workload.target_share is None:
+        return ""
+    share, rss = run.get("share_of_ideal") or 0.0, run["peak_rss_mib"]
+    wanted = f">= {workload.target_share:.0%} of ideal"
+    met = share >= workload.target_share
+    if workload.target_rss_mib is not None:
+        wanted += f", <= {workload.target_rss_mib:.0f} MiB"
+        met = met and rss <= workload.target_rss_mib
+    return f"target {wanted}: {'met' if met else 'not met'}"
+
+
 def _note(run: dict[str, Any]) -> str:
     if "error" in run:
         return f"failed: {run['error'].splitlines()[0]}"
-    notes = []
+    target = _target(run)
+    notes = [target] if target else []
     if run["capped"]:
         notes.append(f"capped: {run['completed']:,}/{run['tasks']:,} done")
     if run["failed"]:
         notes.append(f"{run['failed']} failed")
+    unfinished = run["tasks"] - run["completed"] - run["failed"]
+    if not run["capped"] and unfinished > 0:  # taken, never completed (lost results?)
+        notes.append(f"{unfinished:,} never completed")
     if run["latency_completed"] < run["latency_tasks"]:
         notes.append(f"latency: {run['latency_completed']}/{run['latency_tasks']} done")
     return "; ".join(notes)
 
 
-def _title(workload: str) -> str:
-    title = WORKLOAD_TITLES[workload]
-    if workload != "noop":
-        title += f" - ideal {IDEAL_10MS_TASKS_PER_S:,.0f} tasks/s"
+def workload_settings(result: dict[str, Any], workload: str) -> dict[str, Any]:
+    """Tasks, concurrency, cap and ideal of ``workload`` in ``result``.
+
+    A result written before concurrency was per workload has them once in its settings.
+    """
+    settings = result["settings"]
+    if "workloads" in settings:
+        found: dict[str, Any] = settings["workloads"][workload]
+        return found
+    concurrency = settings["concurrency"]
+    handler_s = WORKLOADS[workload].handler_s
+    return {
+        "tasks": settings["tasks"],
+        "concurrency": concurrency,
+        "cap_s": settings["cap_s"],
+        "ideal_tasks_per_s": concurrency / handler_s if handler_s else None,
+    }
+
+
+def _title(result: dict[str, Any], workload: str) -> str:
+    settings = workload_settings(result, workload)
+    title = f"{WORKLOADS[workload].title}, {settings['concurrency']:,} at once"
+    if settings["ideal_tasks_per_s"]:
+        title += f" - ideal {settings['ideal_tasks_per_s']:,.0f} tasks/s"
     return title
+
+
+def _subtitle(result: dict[str, Any], workload: str) -> str:
+    settings = workload_settings(result, workload)
+    text = f"{settings['tasks']:,} tasks per run, cap {settings['cap_s']:g} s"
+    ceiling = WORKLOADS[workload].ceiling_share(settings["tasks"])
+    if ceiling is not None and ceiling < 0.995:
+        text += f"; a runtime with no overhead would reach {ceiling:.0%} of the ideal"
+    if WORKLOADS[workload].handler_s >= 0.1:
+        text += "; latency includes the handler's own time (the same per task for every contender)"
+    return text
+
+
+def runs_of(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of ``result``, each with its ``share_of_ideal`` (older results lack it)."""
+    runs = []
+    for run in result["runs"]:
+        if "error" not in run and "share_of_ideal" not in run:
+            ideal = workload_settings(result, run["workload"])["ideal_tasks_per_s"]
+            run = {**run, "share_of_ideal": run["tasks_per_s"] / ideal if ideal else None}
+        runs.append(run)
+    return runs
 
 
 def _workloads(runs: Iterable[dict[str, Any]]) -> list[str]:
@@ -85,13 +154,19 @@ def _workloads(runs: Iterable[dict[str, Any]]) -> list[str]:
 
 def print_tables(console: Console, result: dict[str, Any]) -> None:
     labels = {name: info["label"] for name, info in result["contenders"].items()}
-    for workload in _workloads(result["runs"]):
-        table = Table(title=_title(workload), title_justify="left")
+    runs = runs_of(result)
+    for workload in _workloads(runs):
+        table = Table(
+            title=_title(result, workload),
+            title_justify="left",
+            caption=_subtitle(result, workload),
+            caption_justify="left",
+        )
         table.add_column("contender")
         for figure in FIGURES:
             table.add_column(figure.title, justify="right")
         table.add_column("notes")
-        for run in result["runs"]:
+        for run in runs:
             if run["workload"] == workload:
                 cells = [] if "error" in run else [_cell(run, figure) for figure in FIGURES]
                 cells += [""] * (len(FIGURES) - len(cells))
@@ -105,17 +180,16 @@ def markdown(result: dict[str, Any]) -> str:
     settings = result["settings"]
     run_kind = "a quick run" if settings["quick"] else "a full run"
     lines = [
-        f"_{run_kind}: {settings['tasks']:,} tasks per contender and workload, "
-        f"{settings['concurrency']} at once, cap {settings['cap_s']:g} s; latency at "
-        f"{settings['latency_rate_per_s']:g} tasks/s for {settings['latency_s']:g} s; "
-        f"{one_line(result['machine'])}; {result['generated']}_",
+        f"_{run_kind}: latency at {settings['latency_rate_per_s']:g} tasks/s for "
+        f"{settings['latency_s']:g} s; {one_line(result['machine'])}; {result['generated']}_",
         "",
     ]
-    for workload in _workloads(result["runs"]):
-        lines += [f"**{_title(workload)}**", ""]
+    runs = runs_of(result)
+    for workload in _workloads(runs):
+        lines += [f"**{_title(result, workload)}**", "", f"_{_subtitle(result, workload)}_", ""]
         lines.append("| contender | " + " | ".join(f.long for f in FIGURES) + " | notes |")
         lines.append("|---|" + "---:|" * len(FIGURES) + "---|")
-        for run in result["runs"]:
+        for run in runs:
             if run["workload"] != workload:
                 continue
             cells = ["-"] * len(FIGURES) if "error" in run else [_cell(run, f) for f in FIGURES]

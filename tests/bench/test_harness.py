@@ -1,8 +1,9 @@
 """``benchmarks/bench_peers.py --quick`` runs end to end and writes results of the right shape.
 
-A tiny run (this project and the raw client, no peers to install) proves the harness:
-it starts the server and the contenders, reads the server's records and writes the
-JSON, Markdown and, where matplotlib is installed, the chart. Figures are not judged.
+A tiny run (this project and the raw client, no peers to install, on the no-op and on
+the blocking 500 ms agent workload) proves the harness: it starts the server and the
+contenders, reads the server's records and writes the JSON, Markdown and, where
+matplotlib is installed, the chart. Figures are not judged.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
         "--contenders",
         "ours,raw",
         "--workloads",
-        "noop",
+        "noop,sync-500ms",
         "--tasks",
         "50",
         "--cap",
@@ -47,10 +48,17 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
     result = json.loads((tmp_path / "bench.json").read_text())
     assert {"generated", "machine", "settings", "contenders", "runs"} <= result.keys()
     assert result["machine"]["cores"] >= 1
-    assert result["settings"]["tasks"] == 50
+    workloads = result["settings"]["workloads"]
+    assert {name: settings["tasks"] for name, settings in workloads.items()} == {
+        "noop": 50,
+        "sync-500ms": 50,
+    }
+    assert workloads["sync-500ms"]["concurrency"] == 256
     assert set(result["contenders"]) == {"ours", "raw"}
     runs = {(run["contender"], run["workload"]): run for run in result["runs"]}
-    assert set(runs) == {("ours", "noop"), ("raw", "noop")}
+    # The raw client runs no handler: it is left out of the agent workload, and says so.
+    assert set(runs) == {("ours", "noop"), ("raw", "noop"), ("ours", "sync-500ms")}
+    assert "not run on sync-500ms" in done.stdout
     for run in runs.values():
         assert "error" not in run, run
         assert run["completed"] == 50  # every output was checked by the harness
@@ -63,9 +71,13 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
             assert figure in run["ratios"]
     assert runs["ours", "noop"]["ratios"]["tasks_per_s"] == 1.0
     assert runs["ours", "noop"]["processes"] >= 1
+    assert runs["ours", "noop"]["share_of_ideal"] is None  # a no-op has no ideal rate
+    assert runs["ours", "sync-500ms"]["ideal_tasks_per_s"] == 512
+    assert 0 < runs["ours", "sync-500ms"]["share_of_ideal"] <= 1
 
     table = (tmp_path / "bench.md").read_text()
     assert "ours" in table
     assert "raw client (poll + update)" in table
+    assert "(e) sync handler sleeping 500 ms, 256 at once - ideal 512 tasks/s" in table
     assert "(a) no-op handler" in done.stdout  # the rich table reached the terminal
     assert (tmp_path / "bench.png").exists() == chart
