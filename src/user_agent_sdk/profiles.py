@@ -182,6 +182,7 @@ def register_profile(
         domain=domain,
         poll_interval=poll_interval,
         workers=workers,
+        event_loop="trio",  # the bridge runs the agent's process with trio
         registry=registry,
     )
 

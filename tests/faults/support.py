@@ -80,7 +80,7 @@ def _done(input_data, task):
 
 if os.environ["FAULT_HANDLER"] == "async":
 
-    @user_agent(**_OPTIONS)
+    @user_agent(**_OPTIONS, event_loop="trio")
     async def square(input_data, task):
         await trio.sleep(_SECONDS)
         return _done(input_data, task)

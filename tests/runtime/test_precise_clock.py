@@ -95,7 +95,7 @@ import trio
 from user_agent_sdk import user_agent
 
 
-@user_agent(agent_id="timed")
+@user_agent(agent_id="timed", event_loop="trio")
 async def timed(input_data):
     start = time.perf_counter()
     await trio.sleep(0.0102)
