@@ -13,6 +13,7 @@ import trio
 
 from user_agent_sdk.conductor import TaskStatus
 from user_agent_sdk.runtime import AgentFailed, serve
+from user_agent_sdk.runtime._refusals import MAX_LEASE, LeaseLimit
 from user_agent_sdk.server import MEMORY, RunningServer, ServerConfig, TaskSettings
 
 from .support import (
@@ -78,8 +79,10 @@ async def test_an_output_larger_than_the_server_accepts_fails_that_task_for_good
         return {"n": input_data["n"]}
 
     ids = await submit_many(api, "sizes", [{"n": n} for n in range(20)])
-    async with running(settings_for(server, flavour), agents(sizes, workers=4)):
+    async with running(settings_for(server, flavour), agents(sizes, workers=4)) as runtime:
         done = await all_finished(api, ids, timeout=30)
+    stats = runtime.stats()
+    assert (stats.completed, stats.failed_terminal) == (19, 1), "counted as the server has it"
     for n, found in enumerate(done):
         if n != 3:
             assert found.output == {"n": n}
@@ -131,3 +134,11 @@ async def test_useragent_run_exits_1_naming_the_refusal(
     assert "useragent run: lost: the server refuses its polls" in output
     assert "HTTP 404" in output
     assert "/nope/api/tasks/poll/batch/lost" in output
+
+
+def test_tasks_with_big_inputs_are_asked_for_a_few_per_request() -> None:
+    limit = LeaseLimit("big")
+    assert limit.cap(1500) == MAX_LEASE
+    assert limit.cap(1500, task_bytes=2_000) == MAX_LEASE
+    assert limit.cap(1500, task_bytes=2 * 1024 * 1024) == 16  # 32 MiB an answer
+    assert limit.cap(1500, task_bytes=300 * 1024 * 1024) == 1

@@ -145,6 +145,9 @@ class ConductorClient:
             self._sender = Pool(self.api_url, max_connections)
         self._update_and_poll_path = flavour.update_and_poll_path
         self._update_batch_path = flavour.update_batch_path
+        self.task_bytes = 0.0
+        """About how many bytes one leased task takes in an answer (a moving average; 0
+        until a task has been leased): how many tasks one answer may carry safely."""
         self._unanswered: OrderedDict[tuple[str, str, int], tuple[str, float]] = OrderedDict()
         """Keys of leasing requests that got no answer, by (method, target, body hash)."""
 
@@ -184,8 +187,10 @@ class ConductorClient:
             params["domain"] = domain
         if self.flavour.batch_poll:
             params |= {"count": count, "timeout": timeout_ms}
-            data = await self._get_json(path, params, timeout_ms / 1000 + _POLL_GRACE_S)
-            return [_task(item) for item in data or []]
+            reply = await self._get(path, params, timeout_ms / 1000 + _POLL_GRACE_S)
+            items = [] if reply.status == 204 or not reply.body else reply.json()
+            self._measure(len(reply.body), len(items))
+            return [_task(item) for item in items]
         if count == 1:
             data = await self._get_json(path, params, _POLL_GRACE_S)
             return [] if data is None else [_task(data)]
@@ -285,6 +290,9 @@ class ConductorClient:
             return None
         reply.raise_for_status()
         data = reply.json()
+        self._measure(
+            len(reply.body), len(data.get("tasks") or ()) if isinstance(data, dict) else 0
+        )
         try:
             items, unknown = (
                 list(data["tasks"]),
@@ -305,11 +313,23 @@ class ConductorClient:
 
     async def _get_json(self, path: str, params: dict[str, str | int], timeout_s: float) -> Any:
         """A poll's answer (every GET this client sends leases tasks)."""
-        reply = await self._call("GET", path, params, b"", timeout_s, leases=True)
-        reply.raise_for_status()
+        reply = await self._get(path, params, timeout_s)
         if reply.status == 204 or not reply.body:
             return None
         return reply.json()
+
+    async def _get(self, path: str, params: dict[str, str | int], timeout_s: float) -> Reply:
+        reply = await self._call("GET", path, params, b"", timeout_s, leases=True)
+        reply.raise_for_status()
+        return reply
+
+    def _measure(self, size: int, tasks: int) -> None:
+        if tasks:
+            per_task = size / tasks
+            if self.task_bytes:
+                self.task_bytes += 0.2 * (per_task - self.task_bytes)
+            else:
+                self.task_bytes = per_task
 
     async def _call(
         self,

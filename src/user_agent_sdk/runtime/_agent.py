@@ -95,16 +95,21 @@ class AgentStats:
     failed_terminal: int = 0
     handed_back: int = 0
 
-    def count(self, status: TaskResultStatus) -> None:
+    def count(self, status: TaskResultStatus, by: int = 1) -> None:
         match status:
             case TaskResultStatus.COMPLETED:
-                self.completed += 1
+                self.completed += by
             case TaskResultStatus.FAILED:
-                self.failed += 1
+                self.failed += by
             case TaskResultStatus.FAILED_WITH_TERMINAL_ERROR:
-                self.failed_terminal += 1
+                self.failed_terminal += by
             case TaskResultStatus.IN_PROGRESS:
-                self.handed_back += 1
+                self.handed_back += by
+
+    def recount(self, was: TaskResultStatus, now: TaskResultStatus) -> None:
+        """A result counted as ``was`` reached the server as ``now`` instead."""
+        self.count(was, -1)
+        self.count(now)
 
 
 class _Signal:
@@ -195,6 +200,7 @@ class AgentRunner:
                 send_nursery,
                 concurrency=max(8, self.agent.workers),
                 agent=self._name,
+                on_replaced=self.stats.recount,
             )
             async with trio.open_nursery() as keeper:
                 await keeper.start(self._leases.run)
@@ -318,7 +324,7 @@ class AgentRunner:
     def _poll_width(self, room: int, busy: bool) -> int:
         """Tasks the next poll asks for, of the ``room`` there is."""
         if self._client.flavour.batch_poll:
-            return self._lease_limit.cap(room)
+            return self._lease_limit.cap(room, self._client.task_bytes)
         # A single-poll server costs one request per task asked for: while the queue is
         # empty, one probe at a time is enough.
         return min(room, MAX_SINGLE_POLLS) if busy else 1
@@ -441,7 +447,7 @@ class AgentRunner:
                 if self._outbox and self._exchanging < EXCHANGES_IN_FLIGHT:
                     batch = self._take_batch()
                     # Reserved now, with the batch cut, so the room is counted once.
-                    count = self._lease_limit.cap(max(0, self._room()))
+                    count = self._lease_limit.cap(max(0, self._room()), self._client.task_bytes)
                     self._requested += count
                     self._exchanging += 1
                     exchanges.start_soon(self._exchange, batch, count)

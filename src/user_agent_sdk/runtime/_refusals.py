@@ -20,6 +20,11 @@ by default (``useragent server --max-batch``), and Conductor's own batch poll ca
 too. A server that refuses fewer teaches the agent its limit (:class:`LeaseLimit`)."""
 
 
+ANSWER_BYTES = 32 * 1024 * 1024
+"""About the most one answer should carry: tasks with megabytes of input each are asked
+for a few at a time (the client refuses answers past 256 MiB)."""
+
+
 class AgentFailed(Exception):
     """An agent stopped serving: the server refuses every request it could make.
 
@@ -42,8 +47,11 @@ class LeaseLimit:
         self._agent = agent
         self._reported = False
 
-    def cap(self, wanted: int) -> int:
-        """``wanted``, or the limit when that is smaller."""
+    def cap(self, wanted: int, task_bytes: float = 0.0) -> int:
+        """``wanted``, or the limit when that is smaller; and no more than an answer of
+        :data:`ANSWER_BYTES` holds of tasks of about ``task_bytes`` each (big inputs)."""
+        if task_bytes > 0:
+            wanted = min(wanted, max(1, int(ANSWER_BYTES / task_bytes)))
         return min(wanted, self.most)
 
     def refused(self, asked: int, error: ConductorError) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import trio
 
@@ -40,8 +41,11 @@ class ResultSender:
         concurrency: int,
         agent: str,
         first_retry_s: float = 0.1,
+        on_replaced: Callable[[TaskResultStatus, TaskResultStatus], None] | None = None,
     ) -> None:
-        """``first_retry_s``: the wait after a first failed post (it doubles up to 10 s)."""
+        """``first_retry_s``: the wait after a first failed post (it doubles up to 10 s);
+        ``on_replaced(was, now)``: a refused result was replaced by one of status ``now``."""
+        self._on_replaced = on_replaced
         self._first_retry_s = first_retry_s
         self._client = client
         self._nursery = nursery
@@ -77,6 +81,8 @@ class ResultSender:
                     if replacement is None:
                         delivered = True  # nothing more can be done with it
                         return
+                    if self._on_replaced is not None:
+                        self._on_replaced(result.status, replacement.status)
                     result, body = replacement, encode(replacement)
                 except ConductorError as exc:
                     wait = backoff.next()
