@@ -5,11 +5,12 @@ Contenders (``--contenders``; peers are installed once into ``.nox/peers/<name>`
 same in the akaBot flavour), ``user-agent-sdk`` (0.2.0, ``--workers N``),
 ``conductor-python`` (2.x TaskHandler, ``thread_count`` N in all) and ``raw`` (batch poll
 + one update per task, no handler: the standard requests' least client work; not run on
-the agent workloads).
+the agent workloads, nor on ``async-10ms-asyncio``).
 
-Workloads (``--workloads``), N at once: ``noop``, ``async-10ms``, ``sync-10ms`` (32),
-``agent-async`` (2,000 handlers awaiting 1-3 s) and ``sync-500ms`` (256 handlers
-blocking 500 ms).
+Workloads (``--workloads``), N at once: ``noop``, ``async-10ms`` (this project's handler on
+trio), ``async-10ms-asyncio`` (the same written for asyncio, as published agents are),
+``sync-10ms`` (32), ``agent-async`` (2,000 handlers awaiting 1-3 s) and ``sync-500ms``
+(256 handlers blocking 500 ms).
 
 For each contender and workload, on a fresh ``useragent server`` (file database, auth
 required): the tasks are queued, the contender is started and drains them (``--cap``

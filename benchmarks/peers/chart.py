@@ -38,7 +38,7 @@ def write_png(result: dict[str, Any], path: Path) -> None:
                 heights.append(float(value) * scale if value is not None else math.nan)
             xs = [i + (offset - (len(names) - 1) / 2) * width for i in range(len(workloads))]
             axes.bar(xs, heights, width, label=labels[name])
-        axes.set_xticks(range(len(workloads)), [WORKLOADS[w].title[:3] for w in workloads])
+        axes.set_xticks(range(len(workloads)), [WORKLOADS[w].tag for w in workloads])
         axes.set_title(spec.long + (", higher is better" if spec.higher_is_better else ""))
         axes.set_ylabel(spec.unit)
         if spec.key in _LOG_SCALED:

@@ -13,7 +13,8 @@
   least client CPU per task on Conductor's standard requests. Not a ceiling: a client
   posting many results per request (``update-batch``, as ours does against this server)
   costs the server less per task and moves more tasks per second than this one. Not run
-  on the agent workloads: with no handler it would measure a no-op there.
+  on the agent workloads (with no handler it would measure a no-op there), nor on
+  ``async-10ms-asyncio`` (what it measures on ``async-10ms`` again).
 
 N is the workload's concurrency (:attr:`.agents.Workload.concurrency`).
 """
@@ -36,7 +37,7 @@ from .server import Server
 HEADLINE = "ours"
 ALL = ("ours", "ours-akabot", "user-agent-sdk", "conductor-python", "raw")
 _RAW_CLIENT = Path(__file__).with_name("raw_client.py")
-_AGENT_WORKLOADS = ("agent-async", "sync-500ms")
+_NO_HANDLER_SKIPS = ("async-10ms-asyncio", "agent-async", "sync-500ms")
 
 
 @attrs.frozen
@@ -154,7 +155,8 @@ def build(name: str) -> Contender:
             "-",
             here,
             _raw,
-            skipped=_AGENT_WORKLOADS,
-            skip_reason="it runs no handler: on an agent workload it would measure a no-op",
+            skipped=_NO_HANDLER_SKIPS,
+            skip_reason="it runs no handler: on an agent workload it would measure a no-op, "
+            "on async-10ms-asyncio its async-10ms run again",
         )
     raise SystemExit(f"unknown contender {name!r}: choose from {', '.join(ALL)}")

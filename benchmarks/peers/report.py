@@ -68,7 +68,7 @@ def _cell(run: dict[str, Any], figure: Figure) -> str:
     return text
 
 
-def _target(run: dict[str, Any]) -> str:
+def _target(run: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     """This project against what the issue asks of it on this workload ("" if nothing)."""
     workload = WORKLOADS.get(run["workload"])
     if run["contender"] != HEADLINE or workload is None or workload.target_share is None:
@@ -79,13 +79,29 @@ def _target(run: dict[str, Any]) -> str:
     if workload.target_rss_mib is not None:
         wanted += f", <= {workload.target_rss_mib:.0f} MiB"
         met = met and rss <= workload.target_rss_mib
-    return f"target {wanted}: {'met' if met else 'not met'}"
+    if workload.target_over is None:
+        return f"target {wanted}: {'met' if met else 'not met'}"
+    peer, times = workload.target_over
+    theirs = next(
+        (
+            other.get("tasks_per_s")
+            for other in runs
+            if other["contender"] == peer and other["workload"] == run["workload"]
+        ),
+        None,
+    )
+    if not theirs:  # not in this run, or it failed: the ratio cannot be judged
+        return f"target {wanted}: {'met' if met else 'not met'}; {times:g}x {peer}: no run of it"
+    over = run["tasks_per_s"] / theirs
+    wanted += f", >= {times:g}x {peer} (is {over:.1f}x)"
+    return f"target {wanted}: {'met' if met and over >= times else 'not met'}"
 
 
-def _note(run: dict[str, Any]) -> str:
+def _note(run: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    """``run``'s notes; ``runs`` are the result's, for a target set against another contender."""
     if "error" in run:
         return f"failed: {run['error'].splitlines()[0]}"
-    target = _target(run)
+    target = _target(run, runs)
     notes = [target] if target else []
     if run["capped"]:
         notes.append(f"capped: {run['completed']:,}/{run['tasks']:,} done")
@@ -170,7 +186,7 @@ def print_tables(console: Console, result: dict[str, Any]) -> None:
             if run["workload"] == workload:
                 cells = [] if "error" in run else [_cell(run, figure) for figure in FIGURES]
                 cells += [""] * (len(FIGURES) - len(cells))
-                table.add_row(labels[run["contender"]], *cells, _note(run))
+                table.add_row(labels[run["contender"]], *cells, _note(run, runs))
         console.print(table)
 
 
@@ -194,7 +210,7 @@ def markdown(result: dict[str, Any]) -> str:
                 continue
             cells = ["-"] * len(FIGURES) if "error" in run else [_cell(run, f) for f in FIGURES]
             lines.append(
-                f"| {labels[run['contender']]} | " + " | ".join(cells) + f" | {_note(run)} |"
+                f"| {labels[run['contender']]} | " + " | ".join(cells) + f" | {_note(run, runs)} |"
             )
         lines.append("")
     return "\n".join(lines)

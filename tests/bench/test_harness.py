@@ -1,9 +1,9 @@
 """``benchmarks/bench_peers.py --quick`` runs end to end and writes results of the right shape.
 
-A tiny run (this project and the raw client, no peers to install, on the no-op and on
-the blocking 500 ms agent workload) proves the harness: it starts the server and the
-contenders, reads the server's records and writes the JSON, Markdown and, where
-matplotlib is installed, the chart. Figures are not judged.
+A tiny run (this project and the raw client, no peers to install, on the no-op, the
+asyncio handler and the blocking 500 ms agent workload) proves the harness: it starts
+the server and the contenders, reads the server's records and writes the JSON, Markdown
+and, where matplotlib is installed, the chart. Figures are not judged.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
         "--contenders",
         "ours,raw",
         "--workloads",
-        "noop,sync-500ms",
+        "noop,async-10ms-asyncio,sync-500ms",
         "--tasks",
         "50",
         "--cap",
@@ -51,14 +51,20 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
     workloads = result["settings"]["workloads"]
     assert {name: settings["tasks"] for name, settings in workloads.items()} == {
         "noop": 50,
+        "async-10ms-asyncio": 50,
         "sync-500ms": 50,
     }
     assert workloads["sync-500ms"]["concurrency"] == 256
     assert set(result["contenders"]) == {"ours", "raw"}
     runs = {(run["contender"], run["workload"]): run for run in result["runs"]}
-    # The raw client runs no handler: it is left out of the agent workload, and says so.
-    assert set(runs) == {("ours", "noop"), ("raw", "noop"), ("ours", "sync-500ms")}
-    assert "not run on sync-500ms" in done.stdout
+    # The raw client runs no handler: it is left out where that says nothing, and says so.
+    assert set(runs) == {
+        ("ours", "noop"),
+        ("raw", "noop"),
+        ("ours", "async-10ms-asyncio"),
+        ("ours", "sync-500ms"),
+    }
+    assert "not run on async-10ms-asyncio, sync-500ms" in done.stdout
     for run in runs.values():
         assert "error" not in run, run
         assert run["completed"] == 50  # every output was checked by the harness
@@ -72,6 +78,7 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
     assert runs["ours", "noop"]["ratios"]["tasks_per_s"] == 1.0
     assert runs["ours", "noop"]["processes"] >= 1
     assert runs["ours", "noop"]["share_of_ideal"] is None  # a no-op has no ideal rate
+    assert runs["ours", "async-10ms-asyncio"]["ideal_tasks_per_s"] == 3200
     assert runs["ours", "sync-500ms"]["ideal_tasks_per_s"] == 512
     assert 0 < runs["ours", "sync-500ms"]["share_of_ideal"] <= 1
 
@@ -79,5 +86,6 @@ def test_quick_run_writes_every_figure_for_every_contender(tmp_path: Path) -> No
     assert "ours" in table
     assert "raw client (poll + update)" in table
     assert "(e) sync handler sleeping 500 ms, 256 at once - ideal 512 tasks/s" in table
+    assert "(b-asyncio) async handler awaiting asyncio.sleep 10 ms, 32 at once" in table
     assert "(a) no-op handler" in done.stdout  # the rich table reached the terminal
     assert (tmp_path / "bench.png").exists() == chart

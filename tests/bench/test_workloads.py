@@ -48,6 +48,24 @@ def test_agent_async_handlers_await_the_same_1_to_3_s_per_task_on_their_own_loop
     assert f"await asyncio.{_AGENT_SLEEP}" in scripts["conductor-python"]
 
 
+def test_async_10ms_asyncio_is_the_published_asyncio_handler_in_every_contender() -> None:
+    scripts = _scripts("async-10ms-asyncio")
+    for script in scripts.values():
+        assert "async def handle(" in script
+        assert "await asyncio.sleep(0.01)" in script
+        assert "trio" not in script
+    # No event_loop: this project runs it on asyncio, as it runs a published agent.
+    assert "@user_agent(agent_id='t')\nasync def handle(" in scripts["ours"]
+    # conductor-python's asyncio runner (AsyncTaskRunner) is the one it picks for async def.
+    assert "thread_count=32)\nasync def handle(" in scripts["conductor-python"]
+
+
+def test_this_projects_async_10ms_handler_is_written_for_trio() -> None:
+    script = user_agent_script("ours", "async-10ms", "t")
+    assert 'event_loop="trio"' in script
+    assert "await trio.sleep(0.01)" in script
+
+
 def test_sync_500ms_handlers_block_half_a_second_in_a_plain_def() -> None:
     for script in _scripts("sync-500ms").values():
         assert "\ndef handle(" in script
@@ -69,16 +87,22 @@ def test_this_project_and_user_agent_sdk_start_as_many_workers_as_the_workload_r
     sampler = TreeSampler(os.getpid())
     sampler.stop()
     server = Server("http://127.0.0.1:9", "secret", tmp_path, sampler)
-    for workload, concurrency in (("agent-async", "2000"), ("sync-500ms", "256"), ("noop", "32")):
-        ours = build("ours").launch(tmp_path, server, workload, "t").argv
-        assert ours[ours.index("-w") + 1] == concurrency
+    for workload, concurrency in (
+        ("agent-async", "2000"),
+        ("sync-500ms", "256"),
+        ("noop", "32"),
+        ("async-10ms-asyncio", "32"),
+    ):
+        for flavour in ("ours", "ours-akabot"):
+            ours = build(flavour).launch(tmp_path, server, workload, "t").argv
+            assert ours[ours.index("-w") + 1] == concurrency
         theirs = build("user-agent-sdk").launch(tmp_path, server, workload, "t").argv
         assert theirs[theirs.index("--workers") + 1] == concurrency
 
 
-def test_the_raw_client_is_not_run_on_agent_workloads() -> None:
+def test_the_raw_client_is_not_run_where_its_figures_would_say_nothing_new() -> None:
     raw = build("raw")
-    assert set(raw.skipped) == {"agent-async", "sync-500ms"}
+    assert set(raw.skipped) == {"agent-async", "sync-500ms", "async-10ms-asyncio"}
     assert "no handler" in raw.skip_reason
 
 
@@ -87,6 +111,7 @@ def test_ideal_rate_is_concurrency_over_mean_handler_time() -> None:
     assert ideals == {
         "noop": None,
         "async-10ms": 3200,
+        "async-10ms-asyncio": 3200,
         "sync-10ms": 3200,
         "agent-async": 1000,
         "sync-500ms": 512,
@@ -168,6 +193,48 @@ def test_the_table_shows_the_share_of_ideal_and_whether_this_project_meets_its_t
 def test_tasks_a_contender_took_and_never_completed_are_noted() -> None:
     run = {**_run("conductor-python", 0.5, 161), "completed": 19_937}
     assert "| 63 never completed |" in markdown(_result([run], {"workloads": _WORKLOADS}))
+
+
+def _asyncio_run(contender: str, tasks_per_s: float) -> dict[str, Any]:
+    share = tasks_per_s / 3200
+    return {
+        **_run(contender, share, 45),
+        "workload": "async-10ms-asyncio",
+        "tasks_per_s": tasks_per_s,
+    }
+
+
+_ASYNCIO_WORKLOADS = {
+    "async-10ms-asyncio": {
+        "tasks": 20_000,
+        "concurrency": 32,
+        "cap_s": 60,
+        "ideal_tasks_per_s": 3200.0,
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "verdict"),
+    [
+        (2800.0, 600.0, ">= 85% of ideal, >= 3x conductor-python (is 4.7x): met"),
+        (2800.0, 1000.0, ">= 85% of ideal, >= 3x conductor-python (is 2.8x): not met"),
+        (2400.0, 600.0, ">= 85% of ideal, >= 3x conductor-python (is 4.0x): not met"),
+    ],
+)
+def test_on_asyncio_handlers_this_project_aims_at_85_percent_and_3x_conductor_python(
+    ours: float, theirs: float, verdict: str
+) -> None:
+    runs = [_asyncio_run("ours", ours), _asyncio_run("conductor-python", theirs)]
+    add_ratios(runs)
+    table = markdown(_result(runs, {"workloads": _ASYNCIO_WORKLOADS}))
+    assert "**(b-asyncio) async handler awaiting asyncio.sleep 10 ms, 32 at once" in table
+    assert f"target {verdict}" in table
+
+
+def test_without_conductor_python_in_the_run_the_3x_target_is_not_judged() -> None:
+    table = markdown(_result([_asyncio_run("ours", 2800.0)], {"workloads": _ASYNCIO_WORKLOADS}))
+    assert "target >= 85% of ideal: met; 3x conductor-python: no run of it" in table
 
 
 def test_a_result_from_before_per_workload_concurrency_is_presented_with_its_share() -> None:
