@@ -1,52 +1,36 @@
 """The ``useragent`` command: a thin shell over the library's public API.
 
-Each subcommand lives in its own module with two functions: ``add_parser(subparsers)``
-declares its arguments and ``run(args) -> int`` does the work and returns the exit code.
+``_parser`` declares what every command accepts and imports only the standard library, so
+``useragent --help`` answers at once. Each command lives in its own module (``_run``,
+``_server``...) with ``run(args) -> int``, which does the work and returns the exit code;
+that module, and what it needs (trio, httpx, the server), is imported only when the
+command runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+from collections.abc import Callable, Sequence
+from importlib import import_module
 
-from . import _dev, _history, _history_detail, _run, _server, _submit, _version
-
-COMMANDS: tuple[ModuleType, ...] = (
-    _run,
-    _dev,
-    _server,
-    _submit,
-    _history,
-    _history_detail,
-    _version,
-)
-"""The subcommands, in the order ``--help`` lists them."""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="useragent",
-        description=(
-            "Run user agents (Conductor workers) for akaBot 2.0 or any Conductor server, "
-            "and a local Conductor-compatible server to run them against."
-        ),
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in COMMANDS:
-        command.add_parser(subparsers)
-    return parser
+from . import _parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``useragent`` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``useragent`` console script; returns the exit code.
+
+    Usage mistakes print a one-line error and raise ``SystemExit(2)``, as argparse does.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        _parser.build()[0].print_help()
+        return 0
+    args = _parser.parse(argv)
+    command: Callable[..., int] = import_module(f"{__name__}.{args.implementation}").run
     try:
-        code: int = args.run(args)
+        return command(args)
     except KeyboardInterrupt:
         return 130
-    return code
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
 
 import trio
 
@@ -27,6 +26,7 @@ from agentproc.bridge import dies_with_this_process
 
 from ..config import ConfigError
 from . import _run
+from ._parser import Flag, add_run_arguments
 from ._watch import Snapshot, Watcher
 
 log = logging.getLogger("user_agent_sdk.cli")
@@ -34,22 +34,6 @@ log = logging.getLogger("user_agent_sdk.cli")
 _CHILD_SETTLE_S = 10.0
 """Beyond ``--grace``: time for the child to end its agents' groups and exit, should this
 process die, before it gets SIGKILL."""
-
-
-def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "dev",
-        help="run the user agents of a script, restarting them when it changes",
-        description=(
-            "Like `useragent run` (same options), and when AGENT.py (or --profile's file) or a "
-            "file beside it "
-            "(.py, .json, .yaml, .toml, .ini, .cfg, .env) changes, the running agents drain "
-            "as on shutdown and the new code takes over. No task is lost: those not "
-            "started yet wait on the server for the new code."
-        ),
-    )
-    _run.add_arguments(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,24 +54,23 @@ def run(args: argparse.Namespace) -> int:
 def run_arguments(args: argparse.Namespace) -> list[str]:
     """The ``useragent run`` arguments that mean what ``args`` (parsed by ``dev``) means."""
     template = argparse.ArgumentParser(add_help=False)
-    _run.add_arguments(template)
+    add_run_arguments(template)
     options: list[str] = []
     positionals: list[str] = []
     for action in template._actions:
         value = getattr(args, action.dest, None)
         if not action.option_strings:
-            positionals += [] if value is None else [str(value)]
+            # AGENT.py; the published CLI's positional options were given their names
+            positionals += [value] if isinstance(value, str) else []
             continue
         if value is None or value == action.default:
             continue
+        if isinstance(action, Flag):
+            options.append(action.spelling(value))
+            continue
         option = max(action.option_strings, key=len)  # the --long form
-        if action.nargs == 0:  # a flag
-            options.append(option)
-        else:
-            # --name=value: a value that starts with "-" stays a value
-            options += [
-                f"{option}={item}" for item in (value if isinstance(value, list) else [value])
-            ]
+        # --name=value: a value that starts with "-" stays a value
+        options += [f"{option}={item}" for item in (value if isinstance(value, list) else [value])]
     return [*options, "--", *positionals] if positionals else options
 
 

@@ -7,7 +7,6 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,18 +14,10 @@ import attrs
 from rich.table import Table
 from rich.text import Text
 
-from ..history import (
-    COLUMNS,
-    STATUSES,
-    AgentSummary,
-    Execution,
-    ExecutionFilter,
-    parse_since,
-)
+from ..history import COLUMNS, AgentSummary, Execution, ExecutionFilter
 from ._history_db import (
     EXIT_OK,
     Unavailable,
-    add_db_path,
     console,
     duration_text,
     execution_json,
@@ -38,6 +29,19 @@ from ._history_db import (
 
 ERROR_CHARS = 48
 """Errors longer than this are shortened in the table; ``useragent hd ID`` shows them whole."""
+PUBLISHED_CSV_COLUMNS = {
+    "ID": "id",
+    "Task ID": "task_id",
+    "Agent ID": "agent_id",
+    "User Agent ID": "user_agent_id",
+    "Started At": "started_at",
+    "Ended At": "ended_at",
+    "Status": "status",
+    "Input Data": "input_data",
+    "Output Data": "output_data",
+    "Error Message": "error_message",
+}
+"""``--export-csv``: the header the published CLI writes, and the field under each name."""
 STATS_FIELDS = (
     "user_agent_id",
     "executions",
@@ -49,74 +53,6 @@ STATS_FIELDS = (
 )
 
 
-def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "history",
-        help="list the executions `useragent run -r` recorded",
-        description=(
-            "List recorded executions, newest first, or with --stats summarize them per user "
-            "agent. `useragent hd ID` shows one in detail."
-        ),
-    )
-    parser.add_argument(
-        "-a",
-        "--agent-id",
-        metavar="A",
-        help="only executions for this akaBot agent id (the task's __deployed_workflow_id__)",
-    )
-    parser.add_argument(
-        "-u",
-        "--user-agent-id",
-        metavar="U",
-        help="only executions of this user agent (its agent id: the Conductor task type)",
-    )
-    parser.add_argument("--status", choices=STATUSES, help="only successes, or only errors")
-    parser.add_argument(
-        "--since",
-        type=_since,
-        metavar="T",
-        help="only executions started at or after T: an age (30m, 2h, 7d) or an ISO-8601 "
-        "time (2025-01-31, 2025-01-31T08:00; local time unless it names a zone)",
-    )
-    parser.add_argument(
-        "-n",
-        "--limit",
-        type=_positive,
-        default=50,
-        metavar="N",
-        help="list at most N executions (default %(default)s; --stats counts every match)",
-    )
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print JSON, for scripts")
-    output.add_argument(
-        "--csv", metavar="FILE", help="write CSV to FILE ('-': standard output) instead"
-    )
-    parser.add_argument(
-        "--stats",
-        action="store_true",
-        help="per user agent: executions, success rate, p50/p95/max duration",
-    )
-    add_db_path(parser)
-    parser.set_defaults(run=run)
-
-
-def _since(text: str) -> datetime:
-    try:
-        return parse_since(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     where = ExecutionFilter(
         agent_id=args.agent_id,
@@ -126,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         with open_store(args.db_path) as store:
+            if args.export_csv:
+                _export_csv(args.export_csv, store.executions(where, limit=args.limit))
             if args.stats:
                 _show_stats(store.summaries(where), args)
             else:
@@ -200,6 +138,17 @@ def _shorten(error: str | None) -> str:
     if len(first) > ERROR_CHARS or len(lines) > 1:
         return first[: ERROR_CHARS - 1].rstrip() + "…"
     return first
+
+
+def _export_csv(target: str, executions: list[Execution]) -> None:
+    rows = (
+        [getattr(execution, field) for field in PUBLISHED_CSV_COLUMNS.values()]
+        for execution in executions
+    )
+    with Path(target).open("w", newline="", encoding="utf-8") as file:
+        _csv_rows(file, list(PUBLISHED_CSV_COLUMNS), rows)
+    # stderr: stdout carries the table, or the JSON a script reads
+    print(f"Exported {len(executions)} record(s) to {target}", file=sys.stderr)
 
 
 def _show_stats(summaries: list[AgentSummary], args: argparse.Namespace) -> None:

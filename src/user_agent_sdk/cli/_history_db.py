@@ -1,9 +1,8 @@
-"""What ``useragent history`` and ``useragent history-detail`` share: the database option,
-opening it with one-line errors, and how a status and a duration look."""
+"""What ``useragent history`` and ``useragent history-detail`` share: opening the database
+with one-line errors, and how a status and a duration look."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import sys
@@ -14,7 +13,7 @@ import attrs
 from rich.console import Console
 from rich.text import Text
 
-from ..history import DEFAULT_DB_PATH, Execution, HistoryError, HistoryStore
+from ..history import Execution, HistoryError, HistoryStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -22,16 +21,6 @@ EXIT_FAILED = 1
 
 class Unavailable(Exception):
     """The history cannot be read; the message says why (printed with the command name)."""
-
-
-def add_db_path(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db-path",
-        type=Path,
-        default=DEFAULT_DB_PATH,
-        metavar="FILE",
-        help="the history to read (default: ./%(default)s, where `useragent run -r` records)",
-    )
 
 
 def open_store(path: Path) -> HistoryStore:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -16,7 +15,6 @@ from ..history import Execution
 from ._history_db import (
     EXIT_OK,
     Unavailable,
-    add_db_path,
     console,
     duration_text,
     execution_json,
@@ -31,28 +29,6 @@ SHOWN_CHARS = 5_000
 """The error, the input and the output are each shown up to this many lines or
 characters, then cut with a note: a row holds whatever its task was given and returned,
 megabytes too. ``useragent hd ID --json`` prints the execution whole."""
-
-
-def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "history-detail",
-        aliases=["hd"],
-        help="show one recorded execution: metadata, error, input and output",
-        description=(
-            "Show the execution ID of `useragent history`: its metadata, its error, and its "
-            "input and output as JSON (or as the raw text stored, when not JSON). Each of "
-            f"the last three is cut after {SHOWN_LINES} lines or {SHOWN_CHARS:,} characters; "
-            "--json prints the whole execution."
-        ),
-    )
-    parser.add_argument("id", type=int, metavar="ID", help="the execution's id (first column)")
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print the execution as JSON, input and output whole (for scripts)",
-    )
-    add_db_path(parser)
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

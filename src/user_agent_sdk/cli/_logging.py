@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 
-LEVELS = ("debug", "info", "warning", "error")
-
 
 def configure(level: str) -> None:
-    """Plain lines on stderr: time, level, logger, message."""
+    """Plain lines on stderr: time, level, logger, message. ``level`` is a name, in any case."""
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",

@@ -9,7 +9,6 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
 
 import attrs
 import trio
@@ -18,8 +17,8 @@ from agentproc.bridge import ProfileError
 
 from .._registry import AgentSpec, RegistrationError, collecting
 from ..conductor import AuthenticationError
-from ..config import EVENT_LOOPS, ConfigError, Settings, load_settings
-from ..history import DEFAULT_DB_PATH, HistoryError, record_history
+from ..config import ConfigError, Settings, load_settings
+from ..history import HistoryError, record_history
 from ..profiles import profile_agent
 from ..runtime import (
     AgentFailed,
@@ -31,6 +30,7 @@ from ..runtime import (
 )
 from . import _errors, _logging
 from ._heap import freeze_startup_heap
+from ._parser import add_run_arguments
 
 log = logging.getLogger("user_agent_sdk.cli")
 
@@ -52,86 +52,8 @@ class ScriptError(Exception):
         self.code = code
 
 
-def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "run",
-        help="run the user agents defined in a script",
-        description=(
-            "Load AGENT.py, find the functions decorated with @user_agent() and serve their "
-            "tasks: from akaBot 2.0 with the credentials.json of the working directory (or "
-            "-c FILE), or from a Conductor server named by $CONDUCTOR_SERVER_URL. Ctrl-C or "
-            "SIGTERM stops polling and lets running tasks finish within --grace seconds; a "
-            "second Ctrl-C quits at once. With --profile PROFILE.yaml instead of a script, "
-            "serve an agentproc profile: each task is one turn of that agent."
-        ),
-    )
-    add_arguments(parser)
-    parser.set_defaults(run=run)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``run``, which ``useragent dev`` takes too."""
-    parser.add_argument("path", nargs="?", metavar="AGENT.py", help="the script to run")
-    parser.add_argument(
-        "-p", "--path", dest="path_option", metavar="AGENT.py", help="the script (same as AGENT.py)"
-    )
-    parser.add_argument(
-        "-w",
-        "--workers",
-        type=int,
-        metavar="N",
-        help="tasks each agent runs at once; overrides @user_agent(workers=...)",
-    )
-    parser.add_argument(
-        "-c",
-        "--config-file",
-        type=Path,
-        metavar="FILE",
-        help="credentials file (default: ./credentials.json, else $CONDUCTOR_SERVER_URL)",
-    )
-    parser.add_argument(
-        "-r",
-        "--record-execution-logs",
-        action="store_true",
-        help="record every execution in the local history (execution_history.db)",
-    )
-    parser.add_argument(
-        "--db-path",
-        type=Path,
-        default=DEFAULT_DB_PATH,
-        metavar="FILE",
-        help="the history file -r records into (default: ./%(default)s)",
-    )
-    parser.add_argument("--log-level", choices=_logging.LEVELS, default="info")
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        help="debug logging, including each HTTP request (never credentials or tokens)",
-    )
-    parser.add_argument(
-        "--grace",
-        type=float,
-        default=30.0,
-        metavar="S",
-        help="on Ctrl-C/SIGTERM, seconds running tasks may take to finish (default %(default)s)",
-    )
-    parser.add_argument(
-        "--event-loop",
-        choices=EVENT_LOOPS,
-        default="asyncio",
-        help="what async def handlers are written for, unless their @user_agent(event_loop=...) "
-        "says: asyncio (asyncio.sleep, aiohttp...; as the published user-agent-sdk runs them) "
-        "or trio (default %(default)s)",
-    )
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        metavar="PROFILE.yaml",
-        help=(
-            "serve an agentproc profile instead of a script: task input {message, session_id, "
-            "session_name, from_user} -> output {response, session_id, partials}"
-        ),
-    )
+add_arguments = add_run_arguments
+"""The arguments of ``run``, which ``useragent dev`` takes too."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -181,8 +103,7 @@ def check_arguments(args: argparse.Namespace) -> Path:
 
 def configure_logging(args: argparse.Namespace) -> None:
     """Log as ``--log-level`` / ``--debug`` ask."""
-    level = "debug" if args.debug else args.log_level
-    _logging.configure(level)
+    _logging.configure("DEBUG" if args.debug else args.log_level)
     # httpx logs one line per request at INFO: only with --debug. httpcore's traces stay
     # off at every level: they are noise, and nothing there should ever need to be seen.
     logging.getLogger("httpx").setLevel(logging.INFO if args.debug else logging.WARNING)
@@ -190,16 +111,13 @@ def configure_logging(args: argparse.Namespace) -> None:
 
 
 def _script_path(args: argparse.Namespace) -> Path:
-    given = [value for value in (args.path, args.path_option) if value is not None]
-    if not given:
+    if args.path is None:
         raise ScriptError("which script? usage: useragent run AGENT.py (or --path AGENT.py)")
-    if len(given) == 2 and given[0] != given[1]:
-        raise ScriptError(f"two scripts given: {given[0]} and --path {given[1]}; pass one")
-    return Path(given[0])
+    return Path(args.path)
 
 
 def _profile_agents(args: argparse.Namespace) -> tuple[AgentSpec, ...]:
-    if args.path is not None or args.path_option is not None:
+    if args.path is not None:
         raise ScriptError("pass a script or --profile PROFILE.yaml, not both")
     try:
         return (profile_agent(args.profile),)
@@ -218,7 +136,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         workers=args.workers,
         grace_s=args.grace,
         record_history=args.record_execution_logs,
-        task_log_level=logging.DEBUG if args.debug or args.log_level == "debug" else logging.INFO,
+        task_log_level=logging.DEBUG if args.debug or args.log_level == "DEBUG" else logging.INFO,
         event_loop=args.event_loop,
     )
 

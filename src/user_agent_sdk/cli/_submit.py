@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -19,7 +18,6 @@ from rich.text import Text
 from ..conductor import Workflow, WorkflowStatus, from_json_obj
 from . import _errors
 
-DEFAULT_SERVER = "http://127.0.0.1:8080"
 JSON = {"content-type": "application/json"}
 IN_FLIGHT = 32
 """Requests in flight at once while submitting or waiting."""
@@ -27,58 +25,6 @@ IN_FLIGHT = 32
 
 class SubmitError(Exception):
     """A problem the user can fix; the message says which."""
-
-
-def add_parser(subparsers: Any) -> None:
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "submit",
-        help="start workflows for an agent and optionally wait for their outputs",
-        description=(
-            "Start COUNT workflows named AGENT_ID on a Conductor server (a name with no "
-            "workflow definition runs one task of that type, which is what a user agent "
-            "serves). Prints the workflow ids, or with --wait each output as a line of JSON."
-        ),
-    )
-    parser.add_argument("agent_id", metavar="AGENT_ID", help="the agent id (task type) to run")
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--input",
-        metavar="JSON",
-        help="the workflow input, a JSON object (Linux refuses a command-line argument over "
-        "128 KiB: pass a larger input with --input-file)",
-    )
-    source.add_argument(
-        "--input-file",
-        metavar="FILE",
-        help="read the input, a JSON object in UTF-8, from FILE ('-': standard input)",
-    )
-    parser.add_argument("--count", type=int, default=1, metavar="N", help="how many to start")
-    parser.add_argument(
-        "--wait", action="store_true", help="wait for each to end and print its output as JSON"
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="with --wait: give up after this long (exit 1)",
-    )
-    parser.add_argument(
-        "--server",
-        metavar="URL",
-        default=os.environ.get("CONDUCTOR_SERVER_URL", DEFAULT_SERVER),
-        help="server base URL or its /api URL (default $CONDUCTOR_SERVER_URL or %(default)s)",
-    )
-    parser.add_argument(
-        "--response-timeout",
-        type=int,
-        metavar="SECONDS",
-        help="lease of each task (responseTimeoutSeconds) for these submissions",
-    )
-    parser.add_argument(
-        "--max-attempts", type=int, metavar="N", help="attempts in all for these submissions"
-    )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
