@@ -40,7 +40,7 @@ import trio
 from ._converter import from_json_obj, to_json_obj
 from ._errors import ConductorError, ServerUnavailable
 from ._models import Task, TaskResult
-from ._pool import CONNECT_TIMEOUT_S, Pool
+from ._pool import CONNECT_TIMEOUT_S, Pool, tls_context
 from ._reply import Reply
 from ._tokens import Credentials, Tokens, httpx_send
 
@@ -123,13 +123,19 @@ class ConductorClient:
         *,
         max_connections: int = 100,
         transport: httpx.AsyncBaseTransport | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
+        """``ca_bundle``: a PEM file of the CAs trusted for https (the pool, the token
+        endpoint and proxies alike); None: ``$SSL_CERT_FILE``/``$SSL_CERT_DIR`` when set,
+        else certifi's bundle."""
         self.api_url = api_url.rstrip("/")
         self.flavour = flavour
         parts = urlsplit(self.api_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._base_path = parts.path
+        tls = tls_context(ca_bundle)
         self._http = httpx.AsyncClient(
+            verify=tls,
             base_url=self.api_url + "/",
             timeout=httpx.Timeout(_UPDATE_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
             limits=httpx.Limits(
@@ -142,7 +148,7 @@ class ConductorClient:
         if transport is not None or _proxied(self.api_url):
             self._sender = _HttpxSender(self._http, self._origin)
         else:
-            self._sender = Pool(self.api_url, max_connections)
+            self._sender = Pool(self.api_url, max_connections, ssl_context=tls)
         self._update_and_poll_path = flavour.update_and_poll_path
         self._update_batch_path = flavour.update_batch_path
         self.task_bytes = 0.0

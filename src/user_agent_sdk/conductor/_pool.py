@@ -43,6 +43,77 @@ EARLY_ANSWER_S = 1.0
 """After sending failed, how long an answer the server sent first may take to be read."""
 
 
+def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
+    """The client TLS context: the CAs in ``ca_bundle`` (a PEM file) when given, else
+    httpx's default (``$SSL_CERT_FILE`` or ``$SSL_CERT_DIR`` when set, else certifi's).
+
+    Raises OSError or ssl.SSLError when ``ca_bundle`` cannot be read as PEM certificates.
+    """
+    if ca_bundle is None:
+        return httpx.create_ssl_context()
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+def failure_reason(exc: BaseException, host: str | None = None, port: int | None = None) -> str:
+    """One line naming why a connection failed, from the error trio or httpx raised.
+
+    The cause (an :class:`ssl.SSLError` or :class:`OSError`) often hides behind a
+    wrapper with an empty message (:class:`trio.BrokenResourceError`) or a group (every
+    address refused): the chain of causes and groups is searched for it.
+    """
+    where = host if host is not None else "the server"
+    address = f"{host}:{port}" if host is not None and port is not None else where
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message or cause.reason or "unknown reason"
+            if "hostname mismatch" in detail.lower() or "ip address mismatch" in detail.lower():
+                return (
+                    f"TLS certificate verify failed: the certificate of {where} is for "
+                    f"another host name ({detail})"
+                )
+            return (
+                f"TLS certificate verify failed for {where}: {detail} (to trust a private "
+                f"CA, set caBundle in credentials.json or $USERAGENT_CA_BUNDLE)"
+            )
+        if isinstance(cause, ssl.SSLEOFError | ssl.SSLZeroReturnError):
+            return f"{where} closed the TLS connection abruptly ({_ssl_text(cause)})"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error with {where}: {_ssl_text(cause)}"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve the host name {where!r}: {cause.strerror or cause}"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {address} (is the server running?)"
+        if isinstance(cause, TimeoutError):
+            return f"connecting to {address} timed out"
+        if isinstance(cause, ConnectionResetError):
+            return f"the connection was reset by {where}"
+    for cause in _causes(exc):
+        if isinstance(cause, OSError) and (cause.strerror or str(cause)):
+            return cause.strerror or str(cause)
+    return str(exc) or f"{type(exc).__name__} (no detail given)"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, then what it was raised from or while handling, and groups' members."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return found
+
+
+def _ssl_text(exc: ssl.SSLError) -> str:
+    # str() carries "[SSL: CODE] text (_ssl.c:NNN)"; the text alone reads better.
+    text = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], str) else str(exc)
+    return text.split(" (_ssl.c:")[0]
+
+
 class _Broken(Exception):
     """The connection failed; ``answered`` tells whether any of the answer had arrived."""
 
@@ -142,7 +213,7 @@ class _Connection:
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             early = await self._early_answer(method)
             if early is None:
-                raise _Broken(f"sending failed: {exc}", answered=False) from None
+                raise _Broken(f"sending failed: {failure_reason(exc)}", answered=False) from None
             return early
         return await self._answer(method)
 
@@ -171,7 +242,7 @@ class _Connection:
             framing = response_framing(head, method)
             body = await read_body(self.reader, framing, MAX_ANSWER_BYTES)
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise _Broken(f"receiving failed: {exc}", answered=answered) from None
+            raise _Broken(f"receiving failed: {failure_reason(exc)}", answered=answered) from None
         except PeerClosed as exc:
             raise _Broken(f"the server closed the connection: {exc}", answered=answered) from None
         except ProtocolError as exc:
@@ -195,7 +266,9 @@ class Pool:
     ``Idempotency-Key`` so that the server answers the repeat with the same tasks.
     """
 
-    def __init__(self, url: str, max_connections: int) -> None:
+    def __init__(
+        self, url: str, max_connections: int, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         parts = urlsplit(url)
         self._tls = parts.scheme == "https"
         self._host = parts.hostname or "localhost"
@@ -203,7 +276,9 @@ class Pool:
         default_port = parts.port is None or parts.port == (443 if self._tls else 80)
         self._host_header = self._host if default_port else parts.netloc.rpartition("@")[2]
         self.origin = f"{parts.scheme}://{parts.netloc}"
-        self._ssl: ssl.SSLContext | None = httpx.create_ssl_context() if self._tls else None
+        self._ssl: ssl.SSLContext | None = None
+        if self._tls:
+            self._ssl = ssl_context or tls_context()
         self._idle: list[_Connection] = []
         self._room = trio.Semaphore(max_connections)
 
@@ -276,7 +351,8 @@ class Pool:
                 f"{CONNECT_TIMEOUT_S:g} s"
             ) from None
         except (OSError, trio.BrokenResourceError, ssl.SSLError) as exc:
-            raise ServerUnavailable(f"{method} {self.origin}{target}: {exc}") from None
+            reason = failure_reason(exc, self._host, self._port)
+            raise ServerUnavailable(f"{method} {self.origin}{target}: {reason}") from None
         sock = socket.socket(fileno=tcp.socket.detach())
         sock.setblocking(False)
         return _Connection(_PlainSocket(sock))

@@ -19,6 +19,7 @@ import httpx
 import trio
 
 from ._errors import AuthenticationError, ConductorError, ServerUnavailable
+from ._pool import failure_reason
 from ._reply import Reply
 
 _ORKES_TOKEN_TTL_S = 45 * 60.0
@@ -166,9 +167,12 @@ async def httpx_send(http: httpx.AsyncClient, method: str, url: str, **kwargs: A
         response = await http.request(method, url, **kwargs)
     except httpx.TransportError as exc:
         where = http.base_url.join(url)
-        text = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
-            text = f"timed out ({text})"
+            text = f"timed out ({str(exc) or type(exc).__name__})"
+        else:
+            text = failure_reason(
+                exc, where.host, where.port or (443 if where.scheme == "https" else 80)
+            )
         raise ServerUnavailable(f"{method} {where}: {text}") from exc
     return Reply(method, str(response.request.url), response.status_code, response.content)
 

@@ -6,6 +6,7 @@ Everything ends up in one frozen :class:`Settings`; every problem in the inputs 
 
 from ._load import (
     AGENT_ID_ENV,
+    CA_BUNDLE_ENV,
     CREDENTIALS_FILE,
     DEFAULT_BASE_URL,
     ConfigError,
@@ -18,6 +19,7 @@ from ._urls import OAUTH_TOKEN_PATH, derive_urls
 
 __all__ = [
     "AGENT_ID_ENV",
+    "CA_BUNDLE_ENV",
     "CREDENTIALS_FILE",
     "DEFAULT_BASE_URL",
     "EVENT_LOOPS",

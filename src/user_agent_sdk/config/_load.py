@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ..conductor import (
     OAuth2ClientCredentials,
     OrkesKey,
 )
+from ..conductor._pool import tls_context
 from ._settings import Settings
 from ._urls import check_http_url, derive_urls
 
@@ -26,6 +28,8 @@ CREDENTIALS_FILE = "credentials.json"
 DEFAULT_BASE_URL = "https://next.akabot.io"
 AGENT_ID_ENV = "USERAGENT_AGENT_ID"
 """The default agent id when the settings come from ``CONDUCTOR_SERVER_URL``."""
+CA_BUNDLE_ENV = "USERAGENT_CA_BUNDLE"
+"""A PEM file of CAs to trust for https, when ``credentials.json`` names no ``caBundle``."""
 
 
 class ConfigError(Exception):
@@ -47,10 +51,10 @@ def load_settings(
     """
     env = os.environ if env is None else env
     if config_file is not None:
-        return settings_from_credentials_file(config_file)
+        return settings_from_credentials_file(config_file, env)
     default = (cwd or Path.cwd()) / CREDENTIALS_FILE
     if default.is_file():
-        return settings_from_credentials_file(default)
+        return settings_from_credentials_file(default, env)
     if env.get("CONDUCTOR_SERVER_URL"):
         return settings_from_env(env)
     raise ConfigError(
@@ -60,15 +64,23 @@ def load_settings(
     )
 
 
-def settings_from_credentials_file(path: Path) -> Settings:
+def settings_from_credentials_file(path: Path, env: Mapping[str, str] | None = None) -> Settings:
     """Settings for akaBot from a ``credentials.json``.
 
     Fields: ``clientId``, ``clientSecret`` (required); ``agentId``; ``baseUrl`` (default
     https://next.akabot.io, from which the API and token URLs are derived); or the older
-    ``serviceUrl`` + ``authUrl``, which win when present.
+    ``serviceUrl`` + ``authUrl``, which win when present; ``caBundle``, a PEM file of CAs
+    to trust for https (relative to the file's directory; default ``$USERAGENT_CA_BUNDLE``).
     """
+    env = os.environ if env is None else env
     data = _read_object(path)
     fields = _Fields(data, str(path))
+    bundle = fields.optional_text("caBundle")
+    ca_bundle: str | None
+    if bundle is not None:
+        ca_bundle = _ca_bundle(path.parent / bundle, f"{path}: field 'caBundle'")
+    else:
+        ca_bundle = _ca_bundle_from_env(env)
     client_id = fields.text("clientId")
     client_secret = fields.text("clientSecret")
     agent_id = fields.optional_text("agentId")
@@ -93,6 +105,7 @@ def settings_from_credentials_file(path: Path) -> Settings:
         flavour=AKABOT,
         credentials=OAuth2ClientCredentials(token_url, client_id, client_secret),
         agent_id=agent_id,
+        ca_bundle=ca_bundle,
         source=str(path),
     )
 
@@ -102,7 +115,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
 
     ``CONDUCTOR_SERVER_URL`` (the ``/api`` root; ``/api`` is added when missing),
     optionally ``CONDUCTOR_AUTH_KEY`` with ``CONDUCTOR_AUTH_SECRET`` (Orkes tokens), and
-    ``USERAGENT_AGENT_ID``, the agent id of agents registered without one.
+    ``USERAGENT_AGENT_ID``, the agent id of agents registered without one, and
+    ``USERAGENT_CA_BUNDLE``, a PEM file of CAs to trust for https.
     """
     env = os.environ if env is None else env
     raw = env.get("CONDUCTOR_SERVER_URL", "")
@@ -124,8 +138,31 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         flavour=CONDUCTOR,
         credentials=None if key is None or secret is None else OrkesKey(key, secret),
         agent_id=env.get(AGENT_ID_ENV) or None,
+        ca_bundle=_ca_bundle_from_env(env),
         source="$CONDUCTOR_SERVER_URL",
     )
+
+
+def _ca_bundle_from_env(env: Mapping[str, str]) -> str | None:
+    value = env.get(CA_BUNDLE_ENV, "").strip()
+    return _ca_bundle(Path(value), f"${CA_BUNDLE_ENV}") if value else None
+
+
+def _ca_bundle(path: Path, origin: str) -> str:
+    """``path`` made absolute, once it is known to hold PEM certificates."""
+    try:
+        tls_context(str(path))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{origin}: {path}: no such file (a PEM file of CA certificates)"
+        ) from None
+    except ssl.SSLError:  # before OSError, of which it is a kind
+        raise ConfigError(
+            f"{origin}: {path}: holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{origin}: {path}: cannot read it: {exc.strerror or exc}") from None
+    return str(path.resolve())
 
 
 def _read_object(path: Path) -> dict[str, Any]:

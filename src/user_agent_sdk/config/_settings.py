@@ -30,6 +30,10 @@ class Settings:
     credentials: Credentials | None = None
     agent_id: str | None = None
     """The task type of agents registered without an ``agent_id``."""
+    ca_bundle: str | None = None
+    """A PEM file of the CAs trusted for https (a corporate CA, say): ``caBundle`` in
+    ``credentials.json`` or ``$USERAGENT_CA_BUNDLE``. None: ``$SSL_CERT_FILE`` when set,
+    else certifi's public CAs."""
     source: str = "settings"
     """Where these settings came from, for messages (a file path, an environment variable)."""
     workers: int | None = None

@@ -150,6 +150,7 @@ class Runtime:
                     settings.credentials,
                     max_connections=connections,
                     transport=transport,
+                    ca_bundle=settings.ca_bundle,
                 ) as client:
                     await _authenticate(client)
                     async with trio.open_nursery() as nursery:
