@@ -460,9 +460,15 @@ def _server(subparsers: Any) -> None:
             "useragent server",
             "useragent server --port 0 --memory --print-credentials",
             "USERAGENT_CLIENT_SECRET=s3cret useragent server --auth required --client-id me",
+            "useragent server --host 0.0.0.0 --auth required --print-credentials",
         ),
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind; one beyond loopback (not 127.0.0.0/8, ::1 or localhost) "
+        "needs --auth required, or --allow-unauthenticated",
+    )
     parser.add_argument("--port", type=int, default=8080, help="port to bind; 0 picks a free one")
     store = parser.add_mutually_exclusive_group()
     store.add_argument(
@@ -478,7 +484,15 @@ def _server(subparsers: Any) -> None:
         "--auth",
         choices=("none", "required"),
         default="none",
-        help="'required' refuses API calls without a valid token",
+        help="'required' refuses API calls without a valid token; 'none' hands a token to "
+        "anyone who asks",
+    )
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve a --host beyond loopback with --auth none: anyone who can reach it may "
+        "submit, lease and complete tasks and read every input and output (logged as a "
+        "warning at start)",
     )
     parser.add_argument("--client-id", metavar="ID", help="client id that may request tokens")
     parser.add_argument(

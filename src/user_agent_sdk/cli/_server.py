@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import logging
 import os
 import signal
 import sys
@@ -15,6 +17,8 @@ from ..server import MEMORY, ClientCredentials, RunningServer, ServerConfig, Tas
 from ..server._http import default_max_connections
 from . import _errors, _logging
 from ._heap import freeze_startup_heap
+
+log = logging.getLogger("user_agent_sdk.cli")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +39,47 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def is_loopback(host: str) -> bool:
+    """True if ``host`` is reachable from this machine only: 127.0.0.0/8, ::1 or localhost.
+
+    Any other name counts as reachable from elsewhere, since where it resolves to is not
+    ours to vouch for; so does an empty host or a wildcard such as ``0.0.0.0``.
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def _exposure_allowed(args: argparse.Namespace) -> bool:
+    """False, after saying why on stderr, for an unauthenticated server beyond loopback."""
+    if args.auth == "required" or is_loopback(args.host):
+        return True
+    if args.allow_unauthenticated:
+        log.warning(
+            "--host %s with --auth none: anyone who can reach it may submit, lease and "
+            "complete tasks and read every input and output",
+            args.host,
+        )
+        return True
+    print(
+        f"useragent server: --host {args.host} is reachable from other machines, and with "
+        "--auth none anyone there could submit, lease and complete tasks and read every "
+        "input and output: add --auth required (workers then need the printed credentials), "
+        "or --allow-unauthenticated if you mean it",
+        file=sys.stderr,
+    )
+    return False
+
+
 def _config(args: argparse.Namespace) -> ServerConfig | None:
+    if not _exposure_allowed(args):
+        return None
     secret: str | None = args.client_secret or os.environ.get("USERAGENT_CLIENT_SECRET")
     if secret and not args.client_id:
         print("useragent server: --client-secret needs --client-id", file=sys.stderr)
