@@ -135,61 +135,47 @@ async def all_finished(
     api: httpx.AsyncClient, ids: Sequence[str], timeout: float = 60
 ) -> list[Workflow]:
     """Every workflow of ``ids`` once all have ended, in order (AssertionError after
-    ``timeout`` seconds). Waits on the cheap status summary, a sweep at a time."""
-    pool = Pool(str(api.base_url), SUBMITTERS)
+    ``timeout`` seconds). Waits a sweep at a time, on the workflows not yet ended."""
     running = list(ids)
-    try:
-        with trio.move_on_after(timeout):
-            while running := await _unfinished(api, pool, running):
+    with trio.move_on_after(timeout):
+        while running:
+            found = await _get_each(api, running)
+            running = [
+                workflow_id
+                for workflow_id, data in zip(running, found, strict=True)
+                if not WorkflowStatus(data["status"]).is_terminal
+            ]
+            if running:
                 await trio.sleep(0.1)
-    finally:
-        await pool.aclose()
     if running:
         raise AssertionError(
             f"{len(running)} workflows still running after {timeout} s, {running[0]} among them"
         )
-    return await _workflows(api, ids)
-
-
-async def _workflows(api: httpx.AsyncClient, ids: Sequence[str]) -> list[Workflow]:
-    """The workflows of ``ids`` with their tasks, in order."""
-    headers = list(api.headers.items())
-    base = api.base_url.path.rstrip("/")
-    found: dict[str, Workflow] = {}
-    limiter = trio.Semaphore(SUBMITTERS)
-    pool = Pool(str(api.base_url), SUBMITTERS)
-
-    async def one(workflow_id: str) -> None:
-        async with limiter:
-            target = f"{base}/workflow/{workflow_id}?includeTasks=true"
-            reply = await pool.send("GET", target, headers, b"", 30)
-        reply.raise_for_status()
-        found[workflow_id] = from_json_obj(reply.json(), Workflow)
-
-    try:
-        async with trio.open_nursery() as nursery:
-            for workflow_id in ids:
-                nursery.start_soon(one, workflow_id)
-    finally:
-        await pool.aclose()
-    return [found[workflow_id] for workflow_id in ids]
+    found = await _get_each(api, ids, "?includeTasks=true")
+    return [from_json_obj(data, Workflow) for data in found]
 
 
 async def outcomes(api: httpx.AsyncClient, ids: Sequence[str]) -> list[tuple[str, Any]]:
     """The status and output of each workflow of ``ids``, in order, as the server has them
     (read without building :class:`Workflow` objects: cheap enough for tens of thousands)."""
+    return [(data["status"], data.get("output")) for data in await _get_each(api, ids)]
+
+
+async def _get_each(api: httpx.AsyncClient, ids: Sequence[str], query: str = "") -> list[Any]:
+    """``GET /workflow/{id}{query}`` of each of ``ids`` as JSON, in order, over the
+    runtime's own pool (thousands of reads through httpx cost seconds of CPU)."""
     headers = list(api.headers.items())
     base = api.base_url.path.rstrip("/")
-    found: dict[str, tuple[str, Any]] = {}
+    found: dict[str, Any] = {}
     limiter = trio.Semaphore(SUBMITTERS)
     pool = Pool(str(api.base_url), SUBMITTERS)
 
     async def one(workflow_id: str) -> None:
         async with limiter:
-            reply = await pool.send("GET", f"{base}/workflow/{workflow_id}", headers, b"", 30)
+            target = f"{base}/workflow/{workflow_id}{query}"
+            reply = await pool.send("GET", target, headers, b"", 30)
         reply.raise_for_status()
-        data = reply.json()
-        found[workflow_id] = (data["status"], data.get("output"))
+        found[workflow_id] = reply.json()
 
     try:
         async with trio.open_nursery() as nursery:
@@ -198,26 +184,6 @@ async def outcomes(api: httpx.AsyncClient, ids: Sequence[str]) -> list[tuple[str
     finally:
         await pool.aclose()
     return [found[workflow_id] for workflow_id in ids]
-
-
-async def _unfinished(api: httpx.AsyncClient, pool: Pool, ids: Sequence[str]) -> list[str]:
-    """Those of ``ids`` whose workflow has not ended, in order."""
-    headers = list(api.headers.items())
-    base = api.base_url.path.rstrip("/")
-    ended: set[str] = set()
-    limiter = trio.Semaphore(SUBMITTERS)
-
-    async def check(workflow_id: str) -> None:
-        async with limiter:
-            reply = await pool.send("GET", f"{base}/workflow/{workflow_id}", headers, b"", 30)
-        reply.raise_for_status()
-        if WorkflowStatus(reply.json()["status"]).is_terminal:
-            ended.add(workflow_id)
-
-    async with trio.open_nursery() as nursery:
-        for workflow_id in ids:
-            nursery.start_soon(check, workflow_id)
-    return [workflow_id for workflow_id in ids if workflow_id not in ended]
 
 
 async def task_logs(api: httpx.AsyncClient, task: Task) -> list[str]:
