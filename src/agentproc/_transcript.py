@@ -1,8 +1,7 @@
 """Wire 0.1 on stdout, the bridge's side: what a reader takes from one turn's output.
 
 The in-process test helper uses it to show what a bridge would have seen; the bridge
-runner can share it. The rules are the spec's, plus the exact inverse of the body escape
-described in :mod:`agentproc._wire`.
+runner can share it. The rules are the spec's; body lines are kept as sent.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Literal
 import attrs
 
 from agentproc._session_id import normalize_session_id
-from agentproc._wire import ERROR_PREFIX, PARTIAL_PREFIX, SESSION_PREFIX, unescape_body
+from agentproc._wire import ERROR_PREFIX, PARTIAL_PREFIX, SESSION_PREFIX
 
 LineKind = Literal["session", "partial", "error", "body"]
 
@@ -59,7 +58,7 @@ class Transcript:
     session_id: str
     """The last valid declared session id, ``""`` when none was declared."""
     reply: str
-    """The reply body, unescaped; ``""`` after an error, which discards it."""
+    """The reply body, lines as sent; ``""`` after an error, which discards it."""
     refused_session_ids: list[str]
     """Declared ids that were invalid and ignored, for the bridge's warning."""
 
@@ -91,7 +90,7 @@ def read_transcript(stdout: bytes) -> Transcript:
             error = value
         else:
             body.append(line)
-    reply = "" if error is not None else unescape_body("\n".join(body))
+    reply = "" if error is not None else "\n".join(body)
     return Transcript(
         partials=partials,
         error=error,

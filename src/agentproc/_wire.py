@@ -3,12 +3,12 @@
 Pure functions over ``str`` and ``bytes``; no I/O. The stdout writer puts their results
 on fd 1; :mod:`agentproc._transcript` is the reading side.
 
-The body escape, stated exactly so that it can be undone exactly: a body line that starts
-with zero or more spaces followed by one of the three prefixes gets one more leading space;
-a bridge removes one leading space from a body line that starts with one or more spaces
-followed by a prefix. That pair is a bijection, so any reply text survives the round trip.
-Lines end at ``\\n``; the agent side also escapes after ``\\r``, because readers that use
-universal newlines (any text-mode pipe in Python) end a line there too.
+The body escape is the protocol's own rule: a body line that starts with one of the three
+prefixes gets one leading space, so that no bridge reads it as a protocol line. Bridges keep
+every body line as sent (they undo nothing), so the user sees that space; every other line,
+indented ones included, reaches the user exactly as the handler returned it. Lines end at
+``\\n``; the agent side also escapes after ``\\r``, because readers that use universal
+newlines (any text-mode pipe in Python) end a line there too.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ PARTIAL_PREFIX = "AGENT_PARTIAL:"
 ERROR_PREFIX = "AGENT_ERROR:"
 
 _PREFIXES = r"AGENT_(?:SESSION|PARTIAL|ERROR):"
-_BODY_ESCAPE = re.compile(rf"(^|[\r\n])( *{_PREFIXES})")
-_BODY_UNESCAPE = re.compile(rf"(^|[\r\n]) ( *{_PREFIXES})")
+_BODY_ESCAPE = re.compile(rf"(^|[\r\n])({_PREFIXES})")
 
 # json.dumps(ensure_ascii=False) keeps these raw, and str.splitlines() and JavaScript
 # readers treat them as line ends; a JSON escape keeps a partial on one line for any reader.
@@ -58,13 +57,8 @@ def encode_session(session_id: str) -> bytes:
 
 
 def escape_body(text: str) -> str:
-    """``text`` with one space added before every line start that would read as a prefix."""
+    """``text`` with one space added before every line that starts with a prefix."""
     return _BODY_ESCAPE.sub(r"\1 \2", text)
-
-
-def unescape_body(text: str) -> str:
-    """The inverse of :func:`escape_body`, as a bridge applies it to the reply body."""
-    return _BODY_UNESCAPE.sub(r"\1\2", text)
 
 
 def encode_body(text: str) -> bytes:

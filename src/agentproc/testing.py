@@ -47,7 +47,7 @@ class TurnOutcome:
     session_id: str
     """The declared session id, ``""`` when none."""
     reply: str
-    """The reply body a bridge would send (unescaped; ``""`` after an error)."""
+    """The reply body a bridge would send (lines as sent; ``""`` after an error)."""
 
     @property
     def lines(self) -> list[str]:

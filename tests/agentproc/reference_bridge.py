@@ -9,8 +9,7 @@ order. Session: the value stripped; valid ids use ``A-Z a-z 0-9 . _ ~ + / = -`` 
 last valid one wins. Partial and error payloads: empty -> ``""``, a JSON string -> the
 string, anything else -> the raw text. After an error, later partials and the whole body
 are discarded. Every other line is body; the body is the body lines joined with ``\\n``,
-and a body line (or a part of one after ``\\r``) that starts with one or more spaces and
-then a prefix loses one space: the inverse of the SDK's escape.
+each kept exactly as sent (as the protocol's own bridge keeps them).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ SESSION = "AGENT_SESSION:"
 PARTIAL = "AGENT_PARTIAL:"
 ERROR = "AGENT_ERROR:"
 VALID_ID = re.compile(r"\A[A-Za-z0-9._~+/=-]+\Z")
-ESCAPED = re.compile(r"\A +(AGENT_SESSION:|AGENT_PARTIAL:|AGENT_ERROR:)")
+PREFIXED = re.compile(r"\A(AGENT_SESSION:|AGENT_PARTIAL:|AGENT_ERROR:)")
 
 
 @dataclass
@@ -45,11 +44,13 @@ def payload(raw: str) -> str:
     return value if isinstance(value, str) else raw
 
 
-def unescape(body: str) -> str:
-    parts = re.split(r"([\r\n])", body)  # text, separator, text, separator, ...
+def as_shown(text: str) -> str:
+    """``text`` as the user sees it: the protocol's rule puts a space before every line (or
+    part of one after ``\\r``) that starts with a prefix; nothing else changes."""
+    parts = re.split(r"([\r\n])", text)  # text, separator, text, separator, ...
     for index in range(0, len(parts), 2):
-        if ESCAPED.match(parts[index]):
-            parts[index] = parts[index][1:]
+        if PREFIXED.match(parts[index]):
+            parts[index] = " " + parts[index]
     return "".join(parts)
 
 
@@ -72,5 +73,5 @@ def read(stdout: bytes) -> BridgeView:
         else:
             view.body_lines.append(line)
     if view.error is None:
-        view.body = unescape("\n".join(view.body_lines))
+        view.body = "\n".join(view.body_lines)
     return view

@@ -67,10 +67,18 @@ async def test_body_lines_that_look_like_protocol_lines_get_a_leading_space() ->
     outcome = await run_handler(handler)
     assert outcome.lines == [
         " AGENT_ERROR:not an error",
-        "  AGENT_SESSION:x",
+        " AGENT_SESSION:x",
         "fine AGENT_PARTIAL:",
     ]
     assert (outcome.error, outcome.session_id) == (None, "")
+
+
+async def test_an_indented_reply_keeps_every_leading_space() -> None:
+    async def handler(ctx: AgentContext) -> str:
+        return "    def f():\n        return 1\n  AGENT_ERROR:quoted in code"
+
+    outcome = await run_handler(handler)
+    assert outcome.reply == "    def f():\n        return 1\n  AGENT_ERROR:quoted in code"
 
 
 async def test_a_body_ending_in_a_newline_keeps_it() -> None:

@@ -1,4 +1,5 @@
-"""Any text survives the wire: what the SDK writes, a spec-following bridge reads back exactly.
+"""Any text survives the wire: what the SDK writes, a spec-following bridge reads back exactly
+(a reply line that starts with a protocol prefix gets the one space the protocol asks for).
 
 The handler runs in process (``agentproc.testing.run_handler``, the same writer and
 encoding as a real agent); its stdout bytes go to ``reference_bridge``, written from the
@@ -77,8 +78,9 @@ async def test_a_returned_body_is_recovered_exactly(text: str) -> None:
 
     outcome = await run_handler(handler)
     view = reference_bridge.read(outcome.stdout)
-    assert (view.body, view.partials, view.error, view.session_id) == (text, [], None, None)
-    assert outcome.reply == text
+    shown = reference_bridge.as_shown(text)
+    assert (view.body, view.partials, view.error, view.session_id) == (shown, [], None, None)
+    assert outcome.reply == shown
 
 
 @THOROUGH
@@ -95,7 +97,7 @@ async def test_partials_session_and_body_are_each_recovered(
     view = reference_bridge.read(outcome.stdout)
     assert view.partials == [chunk for chunk in chunks if chunk]
     assert view.session_id == session_id
-    assert view.body == body
+    assert view.body == reference_bridge.as_shown(body)
     assert view.error is None
 
 

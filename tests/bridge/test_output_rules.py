@@ -162,12 +162,17 @@ async def test_prefixes_are_checked_at_the_start_of_the_line_only(profile: Profi
     assert turn.result.reply == 'say AGENT_ERROR:"x"\nagent_partial:lower\nAGENT_SESSION'
 
 
-async def test_a_body_line_escaped_with_a_space_reaches_the_user_unescaped(
+async def test_body_lines_reach_the_user_exactly_as_sent_leading_spaces_included(
     profile: Profile,
 ) -> None:
     turn = await say(profile, " AGENT_ERROR:not an error", "  AGENT_PARTIAL:two spaces", " text")
     assert turn.result.ok
-    assert turn.result.reply == "AGENT_ERROR:not an error\n AGENT_PARTIAL:two spaces\n text"
+    assert turn.result.reply == " AGENT_ERROR:not an error\n  AGENT_PARTIAL:two spaces\n text"
+
+
+async def test_a_reply_that_starts_with_indented_code_keeps_its_indent(profile: Profile) -> None:
+    turn = await say(profile, "    def f():", "        return 1")
+    assert turn.result.reply == "    def f():\n        return 1"
 
 
 async def test_the_body_keeps_its_lines_and_inner_blank_lines(profile: Profile) -> None:

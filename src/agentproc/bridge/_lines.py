@@ -10,8 +10,8 @@ the spec's rules to each line:
 3. ``AGENT_ERROR:<json string>`` marks the turn failed; later partials and the whole
    reply body are discarded.
 
-Every other line is reply body. A body line that starts with spaces and then a prefix
-loses one space (the inverse of the agent SDK's escape, see :mod:`agentproc._wire`).
+Every other line is reply body, kept exactly as sent: a line that an agent escaped with a
+leading space (see :mod:`agentproc._wire`) keeps it, and indentation is never touched.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 
 from agentproc._session_id import explain_invalid_session_id, normalize_session_id
-from agentproc._wire import ERROR_PREFIX, PARTIAL_PREFIX, SESSION_PREFIX, unescape_body
+from agentproc._wire import ERROR_PREFIX, PARTIAL_PREFIX, SESSION_PREFIX
 
 MAX_LINE_BYTES = 8 * 1024 * 1024
 """A longer line is cut here (with a warning), so one endless line cannot exhaust memory."""
@@ -100,9 +100,8 @@ class OutputRules:
     ) -> None:
         self._streaming = streaming
         self._warn = warn
-        # The unescape removes at most one character per line and every line brings a
-        # newline, so twice the limit of raw text always unescapes to more than the limit.
-        self._body_budget = None if keep_body_chars is None else 2 * keep_body_chars + 2
+        # Past the limit (and a newline) the reply is truncated anyway.
+        self._body_budget = None if keep_body_chars is None else keep_body_chars + 1
         self._body: list[str] = []
         self._body_size = 0
         self._stopped = False
@@ -140,8 +139,8 @@ class OutputRules:
 
     @property
     def body(self) -> str:
-        """The reply body so far: body lines joined with ``\\n``, unescaped."""
-        return unescape_body("\n".join(self._body))
+        """The reply body so far: body lines joined with ``\\n``, as sent."""
+        return "\n".join(self._body)
 
     def _declare(self, raw: str) -> None:
         session_id = normalize_session_id(raw)
