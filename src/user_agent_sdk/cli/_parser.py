@@ -297,6 +297,23 @@ def _add_log_level(parser: argparse.ArgumentParser, *short: str) -> None:
     )
 
 
+def _add_log_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text: a line per record for people; json: one JSON object per line (time, "
+        "level, logger, message, and task_id, agent_id, workflow_id when about a task)",
+    )
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, not {port}")
+    return port
+
+
 def _add_db_path(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-db",
@@ -413,6 +430,20 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "@user_agent(event_loop=...) says: asyncio (asyncio.sleep, aiohttp...; as the "
         "published user-agent-sdk runs them) or trio",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics, and the probes /healthz "
+        "(alive) and /readyz (every agent reaches the server); 0 picks a free port",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="the address --metrics-port listens on (0.0.0.0 for a scraper on another host)",
+    )
+    _add_log_format(parser)
     parser.add_argument(
         "--profile",
         type=Path,
@@ -569,7 +600,15 @@ def _server(subparsers: Any) -> None:
         default=DEFAULT_AGENT_ID,
         help="agentId (task type) written into the printed credentials",
     )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="serve Prometheus metrics at /metrics on the server's port: queue depth per "
+        "task type, tasks leased, completed, failed, timed out, requests by route and "
+        "status, request latency, commit time, database size (no token needed)",
+    )
     _add_log_level(parser)
+    _add_log_format(parser)
 
 
 def _submit(subparsers: Any) -> None:

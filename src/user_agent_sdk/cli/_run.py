@@ -73,17 +73,24 @@ def run(args: argparse.Namespace) -> int:
     freeze_startup_heap()
     try:
         aborted = run_with_precise_timers(_serve_recording, settings, specs, args.db_path)
-    except (AgentFailed, AuthenticationError, HistoryError, BaseExceptionGroup) as error:
+    except (
+        AgentFailed,
+        AuthenticationError,
+        ConfigError,
+        HistoryError,
+        BaseExceptionGroup,
+    ) as error:
         # They may come out of nurseries, wrapped in groups.
         problem = (
             _errors.find(error, AgentFailed)
             or _errors.find(error, AuthenticationError)
             or _errors.find(error, HistoryError)
+            or _errors.find(error, ConfigError)
         )
         if problem is None:
             raise
         print(f"useragent run: {problem}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if isinstance(problem, ConfigError) else EXIT_FAILED
     return EXIT_ABORTED if aborted else EXIT_OK
 
 
@@ -103,7 +110,7 @@ def check_arguments(args: argparse.Namespace) -> Path:
 
 def configure_logging(args: argparse.Namespace) -> None:
     """Log as ``--log-level`` / ``--debug`` ask."""
-    _logging.configure("DEBUG" if args.debug else args.log_level)
+    _logging.configure("DEBUG" if args.debug else args.log_level, args.log_format)
     # httpx logs one line per request at INFO: only with --debug. httpcore's traces stay
     # off at every level: they are noise, and nothing there should ever need to be seen.
     logging.getLogger("httpx").setLevel(logging.INFO if args.debug else logging.WARNING)
@@ -138,6 +145,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         record_history=args.record_execution_logs,
         task_log_level=logging.DEBUG if args.debug or args.log_level == "DEBUG" else logging.INFO,
         event_loop=args.event_loop,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
     )
 
 

@@ -22,7 +22,7 @@ log = logging.getLogger("user_agent_sdk.cli")
 
 
 def run(args: argparse.Namespace) -> int:
-    _logging.configure(args.log_level)
+    _logging.configure(args.log_level, args.log_format)
     config = _config(args)
     if config is None:
         return 2

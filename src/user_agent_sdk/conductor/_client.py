@@ -167,6 +167,16 @@ class ConductorClient:
         await self._sender.aclose()
         await self._http.aclose()
 
+    @property
+    def tokens_fetched(self) -> int:
+        """Tokens fetched so far: the first one and every renewal (0 without credentials)."""
+        return 0 if self._tokens is None else self._tokens.fetched
+
+    @property
+    def token_fetch_errors(self) -> int:
+        """Token requests that failed so far."""
+        return 0 if self._tokens is None else self._tokens.fetch_errors
+
     async def authenticate(self) -> None:
         """Fetch a token now, so that wrong credentials show before the first poll."""
         if self._tokens is not None:

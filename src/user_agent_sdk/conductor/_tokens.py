@@ -126,6 +126,10 @@ class Tokens:
         self._lock = trio.Lock()
         self._token: str | None = None
         self._renew_at = -math.inf
+        self.fetched = 0
+        """Tokens fetched so far (the first one and every renewal)."""
+        self.fetch_errors = 0
+        """Token requests that failed."""
         self.needed = True
         """False once the server said it needs no token (Orkes ``/token`` answered 404)."""
 
@@ -142,7 +146,11 @@ class Tokens:
         async with self._lock:
             if self._token != stale and self._clock() < self._renew_at:
                 return
-            issued = await self._credentials.fetch_token(self._http)
+            try:
+                issued = await self._credentials.fetch_token(self._http)
+            except Exception:
+                self.fetch_errors += 1
+                raise
             if issued is None:
                 self._token, self.needed = None, False
                 return
@@ -155,6 +163,7 @@ class Tokens:
             # Renew once 80% of the lifetime has passed (at most a minute early).
             margin = min(60.0, issued.lifetime_s * 0.2)
             self._token = issued.value
+            self.fetched += 1
             self._renew_at = self._clock() + issued.lifetime_s - margin
 
     @property

@@ -49,6 +49,11 @@ class Settings:
     event_loop: str = "asyncio"
     """Where ``async def`` handlers that do not name one run: ``"asyncio"`` (as the
     published user-agent-sdk runs them) or ``"trio"`` (``useragent run --event-loop``)."""
+    metrics_port: int | None = None
+    """Serve ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz`` on this port
+    (``useragent run --metrics-port``); 0 picks a free one; None: no endpoint."""
+    metrics_host: str = "127.0.0.1"
+    """The address the metrics endpoint listens on (``--metrics-host``)."""
 
     def __attrs_post_init__(self) -> None:
         if self.workers is not None and self.workers < 1:
@@ -57,5 +62,7 @@ class Settings:
             raise ValueError(
                 f"event_loop must be one of {', '.join(EVENT_LOOPS)}, got {self.event_loop!r}"
             )
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ValueError(f"metrics_port must be 0-65535, got {self.metrics_port}")
         if self.grace_s < 0:
             raise ValueError(f"grace_s must not be negative, got {self.grace_s}")

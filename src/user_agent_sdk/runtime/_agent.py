@@ -51,7 +51,8 @@ from ._backoff import Backoff
 from ._buffer import TaskBuffer
 from ._invoke import Agent, clean_input, ended, invoke_async, platform_ids, sync_call
 from ._leases import LeaseKeeper
-from ._logs import TaskLogger
+from ._logs import TaskLogger, about_task
+from ._measures import AgentMeasures
 from ._observer import ExecutionObserver, ExecutionRecord
 from ._outcome import Outcome, encode, task_result, unserializable
 from ._pace import Pace
@@ -157,6 +158,11 @@ class AgentRunner:
         self.agent = agent
         self._asyncio_loop = asyncio_loop
         self.stats = AgentStats()
+        self.measures = AgentMeasures()
+        self.reached = False
+        """True once the server has answered a poll of this agent."""
+        self.poll_error: str | None = None
+        """Why the last poll failed, or None when it got an answer."""
         self._client = client
         self._observer = observer
         self._name = agent.spec.name
@@ -183,7 +189,9 @@ class AgentRunner:
         self._request_scopes: set[trio.CancelScope] = set()
         self._work: trio.Nursery | None = None
         self._sender: ResultSender | None = None
-        self._leases = LeaseKeeper(client, agent.worker_id, agent.spec.name)
+        self._leases = LeaseKeeper(
+            client, agent.worker_id, agent.spec.name, self.measures, agent.agent_id
+        )
         self._returns: Returns | None = None
         """Shared by the slots' threads: calls that return together cost one wake-up."""
 
@@ -191,6 +199,32 @@ class AgentRunner:
     def running(self) -> int:
         """Tasks whose handler is running right now."""
         return self._running
+
+    @property
+    def buffered(self) -> int:
+        """Tasks leased and waiting for a slot."""
+        return len(self._buffer)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def undelivered(self) -> int:
+        """Results given up on (the worker stopped while they were still being retried)."""
+        return 0 if self._sender is None else len(self._sender.lost)
+
+    def not_ready(self) -> str | None:
+        """Why this agent cannot take work now, or None when its last poll got an answer."""
+        if self.failure is not None:
+            return str(self.failure)
+        if self._stopping:
+            return "stopping: takes no new tasks"
+        if self.poll_error is not None:
+            return f"cannot poll: {self.poll_error}"
+        if not self.reached:
+            return "has not reached the server yet"
+        return None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Poll and run tasks until stopped; returns once every result is delivered."""
@@ -201,6 +235,8 @@ class AgentRunner:
                 concurrency=max(8, self.agent.workers),
                 agent=self._name,
                 on_replaced=self.stats.recount,
+                measures=self.measures,
+                agent_id=self.agent.agent_id,
             )
             async with trio.open_nursery() as keeper:
                 await keeper.start(self._leases.run)
@@ -351,6 +387,7 @@ class AgentRunner:
         # would then sit unseen until their lease ran out. abort() cancels it anyway.
         tasks: list[Task] = []
         self._requested += width
+        started = trio.current_time()
         try:
             with trio.CancelScope(shield=True) as scope:
                 self._request_scopes.add(scope)
@@ -363,6 +400,13 @@ class AgentRunner:
                 )
             assert self._sender is not None
             self._sender.server_answered()
+        except ConductorError as exc:
+            self.measures.poll_failed(trio.current_time() - started, exc)
+            self.poll_error = str(exc)
+            raise
+        else:
+            self.measures.polled(trio.current_time() - started, len(tasks))
+            self.reached, self.poll_error = True, None
         finally:
             self._request_scopes.discard(scope)
             self._unreserve(width)
@@ -375,6 +419,9 @@ class AgentRunner:
         else:
             log.debug("%s: poll %d failed: %s", self._name, failures, message)
         return message
+
+    def _about(self, task: Task) -> dict[str, object]:
+        return about_task(self.agent.agent_id, task.task_id, task.workflow_instance_id)
 
     def _hand_back(self, task: Task) -> None:
         """Return a task leased while stopping, or never started, to its queue."""
@@ -389,7 +436,9 @@ class AgentRunner:
             callback_after_seconds=HAND_BACK_AFTER_S,
         )
         self.stats.count(back.status)
-        log.debug("%s: stopping, handing task %s back", self._name, task.task_id)
+        log.debug(
+            "%s: stopping, handing task %s back", self._name, task.task_id, extra=self._about(task)
+        )
         self._work.start_soon(self._sender.send, back)
 
     # -- posting results -------------------------------------------------------------------
@@ -429,7 +478,8 @@ class AgentRunner:
             with trio.CancelScope(shield=True) as scope:
                 self._request_scopes.add(scope)
                 task = await self._client.update_and_poll(body)
-        except ConductorError:
+        except ConductorError as exc:
+            self.measures.update_failed(trio.current_time() - started, exc)
             await self._sender.send(result, body)  # retried there
             return
         finally:
@@ -437,6 +487,7 @@ class AgentRunner:
             self._posts.release()
             self._unreserve(1)
         now = trio.current_time()
+        self.measures.updated(now - started, 1, 0 if task is None else 1)
         self._pace.round_trip(now - started, now)
         self._arrived([] if task is None else [task])
 
@@ -491,6 +542,7 @@ class AgentRunner:
                     domain=self.agent.spec.domain,
                 )
         except ConductorError as exc:
+            self.measures.update_failed(trio.current_time() - started, exc)
             if self._lease_limit.refused(max(count, len(batch)), exc):
                 self._outbox[:0] = batch  # again, in a smaller request
                 return
@@ -522,10 +574,14 @@ class AgentRunner:
             return
         self._sender.server_answered()
         now = trio.current_time()
+        self.measures.updated(now - started, len(batch), len(answer.tasks))
         self._pace.round_trip(now - started, now)
         for task_id in answer.unknown_task_ids:
             log.warning(
-                "%s: the server no longer knows task %s; its result is dropped", self._name, task_id
+                "%s: the server no longer knows task %s; its result is dropped",
+                self._name,
+                task_id,
+                extra=about_task(self.agent.agent_id, task_id, None),
             )
         self._arrived(answer.tasks)
 
@@ -587,6 +643,7 @@ class AgentRunner:
 
     def _begin(self, running: _Running) -> _Running:
         self._running += 1
+        self.measures.started += 1
         return running
 
     def _end(self, running: _Running) -> _Running:
@@ -608,7 +665,8 @@ class AgentRunner:
     async def _finish(self, running: _Running, outcome: Outcome | None) -> None:
         """Encode, record and hand on the result of a task that has run."""
         task = running.task
-        self._pace.handler_ran(time.perf_counter() - running.began)
+        took = time.perf_counter() - running.began
+        self._pace.handler_ran(took)
         if outcome is None:
             outcome = Outcome.failed(
                 "the worker stopped before the task finished (its shutdown grace ran out); "
@@ -616,6 +674,14 @@ class AgentRunner:
             )
         result, body = self._encode(task, outcome, running.logger)
         self.stats.count(result.status)
+        measures = self.measures
+        if result.status is TaskResultStatus.COMPLETED:
+            measures.execute_time.success.observe(took)
+        else:
+            measures.execute_time.failure.observe(took)
+            if outcome.error is not None:
+                measures.execute_errors[outcome.error] += 1
+        measures.result_size.observe(len(body))
         self._report(task, result, running.started)
         if self._client.updates_in_batches:
             self._queue_for_exchange(result, body)  # no checkpoint: nothing to shield
@@ -634,14 +700,7 @@ class AgentRunner:
 
     def _report(self, task: Task, result: TaskResult, started: float) -> None:
         ended = time.time()
-        if result.status is TaskResultStatus.COMPLETED:
-            log.debug(
-                "%s: task %s completed in %.0f ms",
-                self._name,
-                task.task_id,
-                (ended - started) * 1e3,
-            )
-        else:
+        if result.status is not TaskResultStatus.COMPLETED:
             log.warning(
                 "%s: task %s (attempt %d) %s: %s",
                 self._name,
@@ -649,6 +708,15 @@ class AgentRunner:
                 task.attempt,
                 result.status.value,
                 result.reason_for_incompletion,
+                extra=self._about(task),
+            )
+        elif log.isEnabledFor(logging.DEBUG):  # not even the arguments, per task, otherwise
+            log.debug(
+                "%s: task %s completed in %.0f ms",
+                self._name,
+                task.task_id,
+                (ended - started) * 1e3,
+                extra=self._about(task),
             )
         if self._observer is None:
             return

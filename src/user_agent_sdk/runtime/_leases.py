@@ -26,6 +26,8 @@ from ..conductor import (
     TaskResultStatus,
     encode_result,
 )
+from ._logs import about_task
+from ._measures import AgentMeasures
 
 log = logging.getLogger("user_agent_sdk.runtime")
 
@@ -51,7 +53,16 @@ class LeaseKeeper:
     retried after a quarter lease.
     """
 
-    def __init__(self, client: ConductorClient, worker_id: str, agent: str) -> None:
+    def __init__(
+        self,
+        client: ConductorClient,
+        worker_id: str,
+        agent: str,
+        measures: AgentMeasures | None = None,
+        agent_id: str | None = None,
+    ) -> None:
+        self._measures = AgentMeasures() if measures is None else measures
+        self._agent_id = agent_id
         self._client = client
         self._worker_id = worker_id
         self._agent = agent
@@ -118,18 +129,28 @@ class LeaseKeeper:
                 extend_lease=True,
             )
         )
+        about = about_task(self._agent_id, lease.task_id, lease.workflow_id)
         try:
             await self._client.update_json(body)
         except RequestRejected as exc:
-            log.warning("%s: task %s lost its lease: %s", self._agent, lease.task_id, exc)
+            self._measures.renewed(exc)
+            log.warning(
+                "%s: task %s lost its lease: %s", self._agent, lease.task_id, exc, extra=about
+            )
             return
         except ConductorError as exc:
+            self._measures.renewed(exc)
             wait = max(RETRY_FLOOR_S, lease.interval / 4)
             log.warning(
-                "%s: cannot renew the lease of task %s: %s", self._agent, lease.task_id, exc
+                "%s: cannot renew the lease of task %s: %s",
+                self._agent,
+                lease.task_id,
+                exc,
+                extra=about,
             )
         else:
+            self._measures.renewed()
             wait = lease.interval
-            log.debug("%s: renewed the lease of task %s", self._agent, lease.task_id)
+            log.debug("%s: renewed the lease of task %s", self._agent, lease.task_id, extra=about)
         if self._leases.get(lease.task_id) is lease:
             self._schedule_at(lease, trio.current_time() + wait)

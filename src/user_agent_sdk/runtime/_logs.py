@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ..conductor import TaskExecLog
 
@@ -35,6 +36,12 @@ class TaskLogger(logging.Logger):
         for handler in self.handlers:
             if record.levelno >= handler.level:
                 handler.handle(record)
+
+
+def about_task(agent_id: str | None, task_id: str, workflow_id: str | None) -> dict[str, Any]:
+    """``extra=`` for a log record about a task: structured log output (``--log-format
+    json``) carries these fields."""
+    return {"agent_id": agent_id, "task_id": task_id, "workflow_id": workflow_id}
 
 
 def format_message(record: logging.LogRecord) -> str:

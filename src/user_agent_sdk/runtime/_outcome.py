@@ -33,6 +33,8 @@ class Outcome:
     reason: str | None = None
     extra_logs: tuple[str, ...] = ()
     """Lines the runtime adds to the task's logs (a traceback)."""
+    error: str | None = None
+    """The class name of the exception the handler raised, if it raised."""
 
     @classmethod
     def returned(cls, value: Any) -> Outcome:
@@ -43,9 +45,16 @@ class Outcome:
         lines = (_traceback(exc),)
         if isinstance(exc, NonRetryableException):
             reason = str(exc) or type(exc).__name__
-            return cls(TaskResultStatus.FAILED_WITH_TERMINAL_ERROR, reason=reason, extra_logs=lines)
+            return cls(
+                TaskResultStatus.FAILED_WITH_TERMINAL_ERROR,
+                reason=reason,
+                extra_logs=lines,
+                error=type(exc).__name__,
+            )
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return cls(TaskResultStatus.FAILED, reason=reason, extra_logs=lines)
+        return cls(
+            TaskResultStatus.FAILED, reason=reason, extra_logs=lines, error=type(exc).__name__
+        )
 
     @classmethod
     def failed(cls, reason: str) -> Outcome:

@@ -43,6 +43,10 @@ class Runtime:
         self.settings = settings
         self.agents = tuple(agents)
         self.runners: list[AgentRunner] = []
+        self.client: ConductorClient | None = None
+        """The runtime's connection to its server, once open."""
+        self.metrics_port: int | None = None
+        """The port of the metrics endpoint, once it listens (``settings.metrics_port``)."""
         self._scope = trio.CancelScope()
         self._deadline = math.inf
         self._stopping = False
@@ -75,6 +79,18 @@ class Runtime:
         if len(failures) <= 1:
             return failures[0] if failures else None
         return AgentFailed("\n".join(str(failure) for failure in failures))
+
+    def not_ready(self) -> dict[str, str]:
+        """Why each agent that cannot take work now cannot, by agent id; empty once every
+        agent's last poll got an answer (and while none is stopping)."""
+        started = {runner.agent.agent_id: runner for runner in self.runners}
+        reasons: dict[str, str] = {}
+        for agent in self.agents:
+            runner = started.get(agent.agent_id)
+            reason = "starting" if runner is None else runner.not_ready()
+            if reason is not None:
+                reasons[agent.agent_id] = reason
+        return reasons
 
     def stats(self) -> AgentStats:
         """Finished tasks so far, over all agents."""
@@ -144,14 +160,20 @@ class Runtime:
                 connections = min(
                     MAX_CONNECTIONS, sum(2 * agent.workers + 8 for agent in self.agents)
                 )
-                async with ConductorClient(
-                    settings.api_url,
-                    settings.flavour,
-                    settings.credentials,
-                    max_connections=connections,
-                    transport=transport,
-                    ca_bundle=settings.ca_bundle,
-                ) as client:
+                async with (
+                    ConductorClient(
+                        settings.api_url,
+                        settings.flavour,
+                        settings.credentials,
+                        max_connections=connections,
+                        transport=transport,
+                        ca_bundle=settings.ca_bundle,
+                    ) as client,
+                    trio.open_nursery() as services,
+                ):
+                    self.client = client
+                    if settings.metrics_port is not None:
+                        await self._serve_probes(services)
                     await _authenticate(client)
                     async with trio.open_nursery() as nursery:
                         for agent in self.agents:
@@ -172,6 +194,7 @@ class Runtime:
                         # by the grace, the poll in flight and the final send window.
                         self._scope.shield = True
                         task_status.started()
+                    services.cancel_scope.cancel()  # the probes go with the last agent
             stats = self.stats()
             log.info(
                 "stopped: %d completed, %d failed, %d failed for good, %d handed back",
@@ -182,6 +205,24 @@ class Runtime:
             )
         finally:
             self._finished.set()
+
+    async def _serve_probes(self, services: trio.Nursery) -> None:
+        from ..metrics import serve_worker_probes  # prometheus-client only when asked for
+
+        host, port = self.settings.metrics_host, self.settings.metrics_port
+        assert port is not None
+        try:
+            self.metrics_port = await services.start(serve_worker_probes, self, host, port)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve metrics on {host}:{port}: {exc.strerror or exc} "
+                f"(choose another --metrics-port)"
+            ) from exc
+        log.info(
+            "metrics on http://%s:%d/metrics; probes /healthz and /readyz",
+            host,
+            self.metrics_port,
+        )
 
 
 def _kind(agent: Agent) -> str:

@@ -15,6 +15,8 @@ from ..conductor import (
     TaskResultStatus,
 )
 from ._backoff import Backoff
+from ._logs import about_task
+from ._measures import AgentMeasures
 from ._outcome import encode
 
 log = logging.getLogger("user_agent_sdk.runtime")
@@ -42,10 +44,14 @@ class ResultSender:
         agent: str,
         first_retry_s: float = 0.1,
         on_replaced: Callable[[TaskResultStatus, TaskResultStatus], None] | None = None,
+        measures: AgentMeasures | None = None,
+        agent_id: str | None = None,
     ) -> None:
         """``first_retry_s``: the wait after a first failed post (it doubles up to 10 s);
         ``on_replaced(was, now)``: a refused result was replaced by one of status ``now``."""
         self._on_replaced = on_replaced
+        self._agent_id = agent_id
+        self._measures = AgentMeasures() if measures is None else measures
         self._first_retry_s = first_retry_s
         self._client = client
         self._nursery = nursery
@@ -69,14 +75,19 @@ class ResultSender:
         self.pending += 1
         self._nursery.start_soon(self._deliver, result, encode(result) if body is None else body)
 
+    def _about(self, result: TaskResult) -> dict[str, object]:
+        return about_task(self._agent_id, result.task_id, result.workflow_instance_id)
+
     async def _deliver(self, result: TaskResult, body: bytes) -> None:
         delivered = False
         backoff = Backoff(first=self._first_retry_s, limit=10.0, jitter=True)
         try:
             while True:
+                started = trio.current_time()
                 try:
                     await self._client.update_json(body)
                 except RequestRejected as exc:
+                    self._measures.update_failed(trio.current_time() - started, exc)
                     replacement = self._replacement(result, len(body), exc)
                     if replacement is None:
                         delivered = True  # nothing more can be done with it
@@ -85,6 +96,7 @@ class ResultSender:
                         self._on_replaced(result.status, replacement.status)
                     result, body = replacement, encode(replacement)
                 except ConductorError as exc:
+                    self._measures.update_failed(trio.current_time() - started, exc)
                     wait = backoff.next()
                     level = logging.WARNING if backoff.failures == 1 else logging.DEBUG
                     log.log(
@@ -94,13 +106,20 @@ class ResultSender:
                         result.task_id,
                         exc,
                         wait,
+                        extra=self._about(result),
                     )
                     await self._wait_to_retry(wait)
                 else:
                     delivered = True
+                    self._measures.updated(trio.current_time() - started, 1)
                     self.server_answered()
                     if backoff.failures:
-                        log.info("%s: posted the result of task %s", self._agent, result.task_id)
+                        log.info(
+                            "%s: posted the result of task %s",
+                            self._agent,
+                            result.task_id,
+                            extra=self._about(result),
+                        )
                     return
         finally:
             self.pending -= 1
@@ -125,6 +144,7 @@ class ResultSender:
                 self._agent,
                 result.task_id,
                 exc,
+                extra=self._about(result),
             )
             return None
         if exc.status == 413:
@@ -143,7 +163,11 @@ class ResultSender:
         )
         if result == bare:
             log.error(
-                "%s: the server refused the result of task %s: %s", self._agent, result.task_id, exc
+                "%s: the server refused the result of task %s: %s",
+                self._agent,
+                result.task_id,
+                exc,
+                extra=self._about(result),
             )
             return None
         log.warning(
@@ -151,5 +175,6 @@ class ResultSender:
             self._agent,
             result.task_id,
             exc,
+            extra=self._about(result),
         )
         return bare

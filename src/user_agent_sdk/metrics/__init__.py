@@ -1,0 +1,13 @@
+"""Prometheus metrics and health probes for workers and the embedded server.
+
+A worker started with ``Settings(metrics_port=...)`` (``useragent run --metrics-port``)
+serves ``/metrics``, ``/healthz`` and ``/readyz`` (:func:`serve_worker_probes`); a server
+started with ``ServerConfig(metrics=True)`` (``useragent server --metrics``) adds
+``/metrics`` to its own port. The runtime and the server count as they work; the metric
+families are built from those counts when scraped.
+"""
+
+from ._probes import serve_worker_probes, worker_registry
+from ._worker import WorkerCollector
+
+__all__ = ["WorkerCollector", "serve_worker_probes", "worker_registry"]
