@@ -1,16 +1,22 @@
 """The stdout writer: the one task that writes an agent's protocol stream.
 
-Partials, the error, the session line and the body are all messages to this task, sent
-over a memory channel, so lines from concurrent tasks and threads never interleave and
-the rule "nothing after an error" is enforced in one place.
+Wire 0.1: partials, the error, the session line and the body are all messages to this
+task, sent over a memory channel, so lines from concurrent tasks and threads never
+interleave and the rule "nothing after an error" is enforced in one place.
+
+Wire 0.4 has no such rule (an error is not terminal) and its agents expect each event to be
+on stdout when the call that sends it returns, awaited or not: :class:`EventWriter` writes
+each event at call time, whole, under a lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
+import threading
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import trio
 
@@ -22,6 +28,14 @@ class Sink(Protocol):
 
     async def write(self, data: bytes) -> None:
         """Write all of ``data``; raise ``OSError`` when the reader is gone."""
+
+
+@runtime_checkable
+class BlockingSink(Protocol):
+    """A sink that can also write from any thread, blocking it (wire 0.4's events)."""
+
+    def write_now(self, data: bytes) -> None:
+        """Write all of ``data`` before returning; raise ``OSError`` when the reader is gone."""
 
 
 class FdSink:
@@ -46,6 +60,16 @@ class FdSink:
                 continue
             view = view[written:]
 
+    def write_now(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(self._fd, view)
+            except BlockingIOError:
+                select.select([], [self._fd], [])
+                continue
+            view = view[written:]
+
 
 class BufferSink:
     """Collects everything written, for the in-process test helper."""
@@ -55,6 +79,37 @@ class BufferSink:
 
     async def write(self, data: bytes) -> None:
         self.data += data
+
+    def write_now(self, data: bytes) -> None:
+        self.data += data
+
+
+class EventWriter:
+    """Writes wire-0.4 event lines at call time, each whole, from any thread.
+
+    After :meth:`close` (the turn is over) nothing more is written. A reader that closed
+    the pipe stops the writing; :attr:`failure` holds the error and the turn reports it.
+    """
+
+    def __init__(self, sink: BlockingSink) -> None:
+        self._sink = sink
+        self._lock = threading.Lock()
+        self._closed = False
+        self.failure: OSError | None = None
+
+    def emit(self, data: bytes) -> None:
+        """Write one encoded event (or several lines) now; returns once it is written."""
+        with self._lock:
+            if self._closed or self.failure is not None:
+                return
+            try:
+                self._sink.write_now(data)
+            except OSError as exc:
+                self.failure = exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
 
 
 class _Chunk:

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import trio
 
-from agentproc._context import context_from_env
+from agentproc._context import context_from_env, wire_of
 from agentproc._output import FdSink
 from agentproc._turn import EXIT_SIGINT, EXIT_SIGTERM, Handler, Turn
 
@@ -22,16 +22,22 @@ _SIGNAL_STATUS = {signal.SIGTERM: EXIT_SIGTERM, signal.SIGINT: EXIT_SIGINT}
 def create_profile(handler: Handler) -> NoReturn:
     """Answer one bridge turn with ``handler``, then exit the process with the spec's status.
 
-    Call it once, at the bottom of the agent script. It reads the ``AGENT_*`` variables into
-    an :class:`AgentContext`, runs ``handler(ctx)`` under ``trio.run`` (an ``async def``
+    Call it once, at the bottom of the agent script. The turn's wire decides how it is read
+    and answered: when any ``AGENT_*`` protocol variable is set (a wire-0.1 bridge always
+    sets ``AGENT_PROTOCOL_VERSION``) the variables are the turn and stdin is left alone;
+    otherwise exactly one stdin line is read as a wire-0.4 turn object (a missing or bad
+    line gives the defaults). It runs ``handler(ctx)`` under ``trio.run`` (an ``async def``
     handler in the run's nursery, a plain function in a worker thread through
-    ``trio.to_thread``) and writes its answer on stdout:
+    ``trio.to_thread``) and writes its answer on stdout, in the same wire:
 
-    - ``str`` -> the reply body; ``AgentResult`` -> an ``AGENT_SESSION:`` line, then the
-      body; ``None`` -> nothing more (everything went out through ``send_partial``).
-    - Body lines that would read as protocol lines get a leading space.
-    - ``raise ProtocolError("m")`` -> ``AGENT_ERROR:"m"``, exit 1. Any other exception ->
-      one line on stderr (the traceback when ``AGENT_DEBUG=1``), exit 1, no error line.
+    - 0.1: ``str`` -> the reply body; ``AgentResult`` -> an ``AGENT_SESSION:`` line, then
+      the body; body lines that start with a protocol prefix get a leading space.
+    - 0.4: ``str`` or ``AgentResult`` -> one ``result`` event (``session_id`` and ``usage``
+      when set; nothing when all are empty).
+    - ``None`` -> nothing more (everything went out through ``send_partial``).
+    - ``raise ProtocolError("m")`` -> ``AGENT_ERROR:"m"`` (0.1) or an ``error`` event
+      (0.4), exit 1. Any other exception -> one line on stderr (the traceback when
+      ``AGENT_DEBUG=1``), exit 1, no error line.
     - SIGTERM / SIGINT cancel the handler; lines already handed to the writer are written
       and the process exits with 143 / 130 without running ``atexit`` hooks, so that
       threads the handler left behind cannot hold the exit up.
@@ -41,7 +47,10 @@ def create_profile(handler: Handler) -> NoReturn:
     fd 1, so capture their output rather than letting it through.
     """
     debug = os.environ.get("AGENT_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
-    turn = Turn(handler, context_from_env(os.environ), FdSink(1), sys.stderr, debug=debug)
+    if wire_of(os.environ) == "0.1":
+        turn = Turn(handler, context_from_env(os.environ), FdSink(1), sys.stderr, debug=debug)
+    else:
+        turn = _event_turn(handler, debug)
     sys.stdout.flush()  # anything printed before the turn goes out before the turn's lines
     real_stdout, sys.stdout = sys.stdout, sys.stderr
     try:
@@ -59,6 +68,16 @@ def create_profile(handler: Handler) -> NoReturn:
     # atexit hooks and thread joins are untouched.
     gc.freeze()
     sys.exit(status)
+
+
+def _event_turn(handler: Handler, debug: bool) -> Turn:
+    from agentproc._context import context_from_turn_line
+    from agentproc._permission import StdinLines
+
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    lines = StdinLines(stdin)
+    context = context_from_turn_line(lines.readline())
+    return Turn(handler, context, FdSink(1), sys.stderr, debug=debug, stdin=lines)
 
 
 async def _serve(turn: Turn) -> int:

@@ -1,7 +1,8 @@
-"""The session-id rule of wire 0.1, shared by the agent SDK and the bridge.
+"""The session-id rules of wire 0.1 and 0.4, shared by the agent SDK and the bridge.
 
-A session id is opaque to both sides, but it travels in a protocol line and, for the
-history helpers, names a file, so the spec restricts it to a small charset.
+A session id is opaque to both sides, but in 0.1 it travels in a protocol line and, for
+the history helpers, names a file, so that spec restricts it to a small charset. In 0.4 it
+is a JSON string; only what would make it unsafe as a file name is refused.
 """
 
 from __future__ import annotations
@@ -38,3 +39,24 @@ def explain_invalid_session_id(raw: str) -> str:
     bad = sorted({ch for ch in stripped if _SESSION_ID.fullmatch(ch) is None})
     shown = ", ".join(repr(ch) for ch in bad[:5])
     return f"a session id may only contain {SESSION_ID_CHARSET}; found {shown}"
+
+
+# Wire 0.4: anything but path separators and control characters (U+0000-U+001F).
+_UNSAFE_IN_EVENT_ID = re.compile(r"[/\\\x00-\x1f]")
+
+
+def is_valid_event_session_id(value: object) -> bool:
+    """True when ``value`` is a valid wire-0.4 session id: a non-empty string, not ``.`` or
+    ``..``, without ``/``, ``\\`` or a control character (U+0000-U+001F)."""
+    if not isinstance(value, str) or value in ("", ".", ".."):
+        return False
+    return _UNSAFE_IN_EVENT_ID.search(value) is None
+
+
+def explain_invalid_event_session_id(value: str) -> str:
+    """A one-line reason why ``value`` is not a valid wire-0.4 session id."""
+    if value in ("", ".", ".."):
+        return "a session id must not be empty, '.' or '..'"
+    bad = sorted(set(_UNSAFE_IN_EVENT_ID.findall(value)))
+    shown = ", ".join(repr(ch) for ch in bad[:5])
+    return f"a session id must not contain '/', '\\' or control characters; found {shown}"

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import inspect
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
-from typing import TextIO, TypeAlias
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any, Protocol, TextIO, TypeAlias
 
 import attrs
 import trio
 
+from agentproc._channel import TurnChannel, Wire01Channel, Wire04Channel
 from agentproc._context import AgentContext
-from agentproc._output import Sink, StdoutWriter
+from agentproc._output import BlockingSink, EventWriter, Sink, StdoutWriter
+from agentproc._permission import StdinLines
 from agentproc._result import AgentResult, ProtocolError
-from agentproc._session_id import explain_invalid_session_id, normalize_session_id
+from agentproc._session_id import (
+    explain_invalid_event_session_id,
+    explain_invalid_session_id,
+    is_valid_event_session_id,
+    normalize_session_id,
+)
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -62,10 +69,12 @@ def _one_line(exc: BaseException) -> str:
 class Turn:
     """Runs ``handler`` once with ``context``, writing its answer to ``sink``.
 
-    :meth:`run` returns the process exit status the spec asks for: 0 success, 1 error
-    (``ProtocolError``, ``send_error``, any other exception, or a lost stdout), or the
-    status given to :meth:`stop`. Messages for the developer go to ``stderr``, one line
-    each (with tracebacks when ``debug`` is set); the user only ever sees stdout.
+    The answer goes out in ``context.wire``. :meth:`run` returns the process exit status the
+    spec asks for: 0 success, 1 error (``ProtocolError``, any other exception, a lost
+    stdout, or in 0.1 ``send_error``), or the status given to :meth:`stop`. ``stdin`` is
+    where a 0.4 turn reads permission responses (none: end of file at once). Messages for
+    the developer go to ``stderr``, one line each (with tracebacks when ``debug`` is set);
+    the user only ever sees stdout.
     """
 
     def __init__(
@@ -76,7 +85,9 @@ class Turn:
         stderr: TextIO,
         *,
         debug: bool = False,
+        stdin: StdinLines | None = None,
     ) -> None:
+        self._stdin = stdin if stdin is not None else StdinLines(None)
         self._handler = handler
         self._context = context
         self._sink = sink
@@ -102,35 +113,54 @@ class Turn:
 
     async def run(self) -> int:
         """Run the turn to its end and return the exit status."""
+        if self._context.wire == "0.4":
+            return await self._run_events()
         writer = StdoutWriter(self._sink)
         status = EXIT_ERROR
         async with trio.open_nursery() as nursery:
             await nursery.start(writer.run)
             try:
-                status = await self._answer(writer)
+                status = await self._answer(Wire01Channel(writer), _Lines01(writer))
             finally:
                 writer.close()
-        if writer.failure is not None:
-            self._say(f"stdout was closed by its reader ({writer.failure}); output was lost")
+        return self._final_status(status, writer.failure)
+
+    async def _run_events(self) -> int:
+        if not isinstance(self._sink, BlockingSink):
+            raise TypeError("a wire-0.4 turn writes at call time: its sink needs write_now()")
+        events = EventWriter(self._sink)
+        status = EXIT_ERROR
+        async with trio.open_nursery() as nursery:
+            channel = Wire04Channel(events, self._stdin, nursery)
+            try:
+                status = await self._answer(channel, _Events04(events))
+            finally:
+                events.close()
+                nursery.cancel_scope.cancel()  # the stdin reader of request_permission
+        return self._final_status(status, events.failure)
+
+    def _final_status(self, status: int, failure: OSError | None) -> int:
+        if failure is not None:
+            self._say(f"stdout was closed by its reader ({failure}); output was lost")
             status = status or EXIT_ERROR
         return self._stop_status if self._stop_status is not None else status
 
-    async def _answer(self, writer: StdoutWriter) -> int:
-        context = attrs.evolve(self._context, _writer=writer)
+    async def _answer(self, channel: TurnChannel, out: _Out) -> int:
+        context = attrs.evolve(self._context, _channel=channel)
         with self._handler_scope:
             try:
                 result = await _invoke(self._handler, context)
             except SystemExit as exc:
                 return self._exit_requested(exc)
             except Exception as exc:
-                return await self._failed(exc, writer)
-            return await self._deliver(result, writer)
+                return await self._failed(exc, out)
+            return await self._deliver(result, out)
         assert self._stop_status is not None  # only stop() cancels this scope
         return self._stop_status
 
-    async def _deliver(self, result: object, writer: StdoutWriter) -> int:
-        if writer.error_sent:
-            return EXIT_ERROR  # the reply of a failed turn is discarded
+    async def _deliver(self, result: object, out: _Out) -> int:
+        if out.turn_failed:
+            return EXIT_ERROR  # 0.1: the reply of a failed turn is discarded
         if result is None:
             return EXIT_OK
         if isinstance(result, str):
@@ -142,27 +172,30 @@ class Turn:
                 "AgentResult(response=str, session_id=str) or None"
             )
             return EXIT_ERROR
-        await writer.send_reply(self._checked_session_id(result.session_id), result.response)
+        usage: object = result.usage
+        if usage is not None and not isinstance(usage, Mapping):
+            self._say(f"AgentResult.usage is {type(usage).__name__}, not a mapping; not sent")
+            usage = None
+        await out.reply(self._checked_session_id(result.session_id, out), result.response, usage)
         return EXIT_OK
 
-    def _checked_session_id(self, raw: str) -> str:
+    def _checked_session_id(self, raw: str, out: _Out) -> str:
         if not raw:
             return ""
-        session_id = normalize_session_id(raw)
+        session_id, reason = out.check_session_id(raw)
         if session_id is None:
             self._say(
-                f"session id {raw!r} was not written: {explain_invalid_session_id(raw)}; "
-                "the bridge keeps the previous id"
+                f"session id {raw!r} was not written: {reason}; the bridge keeps the previous id"
             )
             return ""
         return session_id
 
-    async def _failed(self, exc: Exception, writer: StdoutWriter) -> int:
+    async def _failed(self, exc: Exception, out: _Out) -> int:
         leaves = list(_leaves(exc))
         protocol_errors = [leaf for leaf in leaves if isinstance(leaf, ProtocolError)]
         others = [leaf for leaf in leaves if not isinstance(leaf, ProtocolError)]
         if protocol_errors:
-            await writer.send_error(str(protocol_errors[0]))
+            await out.error(str(protocol_errors[0]))
         if others:
             more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
             hint = "" if self._debug else " (set AGENT_DEBUG=1 for the traceback)"
@@ -183,3 +216,67 @@ class Turn:
     def _say(self, message: str) -> None:
         self._stderr.write(f"agentproc: {message}\n")
         self._stderr.flush()
+
+
+class _Out(Protocol):
+    """What a turn's end writes, in the wire of the turn."""
+
+    @property
+    def turn_failed(self) -> bool: ...
+
+    def check_session_id(self, raw: str) -> tuple[str | None, str]: ...
+
+    async def reply(self, session_id: str, text: str, usage: Mapping[str, Any] | None) -> None: ...
+
+    async def error(self, message: str) -> None: ...
+
+
+class _Lines01:
+    """Wire 0.1: a session line and the body; an error line is terminal."""
+
+    def __init__(self, writer: StdoutWriter) -> None:
+        self._writer = writer
+
+    @property
+    def turn_failed(self) -> bool:
+        return self._writer.error_sent
+
+    def check_session_id(self, raw: str) -> tuple[str | None, str]:
+        session_id = normalize_session_id(raw)
+        return session_id, "" if session_id is not None else explain_invalid_session_id(raw)
+
+    async def reply(self, session_id: str, text: str, usage: Mapping[str, Any] | None) -> None:
+        await self._writer.send_reply(session_id, text)  # 0.1 has no usage
+
+    async def error(self, message: str) -> None:
+        await self._writer.send_error(message)
+
+
+class _Events04:
+    """Wire 0.4: one ``result`` event; an ``error`` event does not end the turn."""
+
+    def __init__(self, events: EventWriter) -> None:
+        self._events = events
+
+    @property
+    def turn_failed(self) -> bool:
+        return False  # the bridge, not the agent, drops what follows an error
+
+    def check_session_id(self, raw: str) -> tuple[str | None, str]:
+        if is_valid_event_session_id(raw):
+            return raw, ""
+        return None, explain_invalid_event_session_id(raw)
+
+    async def reply(self, session_id: str, text: str, usage: Mapping[str, Any] | None) -> None:
+        from agentproc._events import encode_event, result_event
+
+        event = result_event(text, session_id, usage)
+        if event is not None:
+            self._events.emit(encode_event(event))
+        await trio.lowlevel.checkpoint()
+
+    async def error(self, message: str) -> None:
+        from agentproc._events import encode_event, error_event
+
+        self._events.emit(encode_event(error_event(message or "unknown error", "")))
+        await trio.lowlevel.checkpoint()

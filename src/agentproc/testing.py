@@ -13,17 +13,28 @@ Example, with pytest-trio (or wrap the call in ``trio.run``)::
 The turn runs exactly as under :func:`agentproc.create_profile` (same writer, same rules
 for return values, errors and the body escape), except that stdout and stderr are captured
 instead of the process's, no signal handlers are installed and nothing exits.
+
+A context with ``wire="0.4"`` runs a wire-0.4 turn; ``permission_responses`` are the lines
+the bridge would write on stdin::
+
+    ctx = AgentContext(message="ls", wire="0.4", permission=True)
+    answer = {"type": "permission_response", "request_id": "agentproc-1", "behavior": "allow"}
+    outcome = await run_handler(handler, ctx, permission_responses=[answer])
+    assert outcome.events[0]["type"] == "permission_request"
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 
 from agentproc._context import AgentContext, context_from_env
 from agentproc._output import BufferSink
+from agentproc._permission import StdinLines
 from agentproc._transcript import read_transcript
 from agentproc._turn import Handler, Turn
 
@@ -48,6 +59,10 @@ class TurnOutcome:
     """The declared session id, ``""`` when none."""
     reply: str
     """The reply body a bridge would send (lines as sent; ``""`` after an error)."""
+    events: list[dict[str, Any]] = attrs.field(factory=list)
+    """Wire 0.4: every JSON object written, in order (``[]`` for a 0.1 turn)."""
+    usage: dict[str, Any] | None = None
+    """Wire 0.4: the ``usage`` a bridge would keep, or None."""
 
     @property
     def lines(self) -> list[str]:
@@ -61,6 +76,7 @@ async def run_handler(
     context: AgentContext | Mapping[str, str] | None = None,
     *,
     debug: bool = False,
+    permission_responses: Sequence[Mapping[str, Any]] = (),
 ) -> TurnOutcome:
     """Run ``handler`` for one turn inside the current trio run and report the outcome.
 
@@ -79,8 +95,12 @@ async def run_handler(
     elif not isinstance(context, AgentContext):
         context = context_from_env(context, warn)
     sink = BufferSink()
-    status = await Turn(handler, context, sink, stderr, debug=debug).run()
+    stdin = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in permission_responses))
+    turn = Turn(handler, context, sink, stderr, debug=debug, stdin=StdinLines(stdin))
+    status = await turn.run()
     stdout = bytes(sink.data)
+    if context.wire == "0.4":
+        return _event_outcome(status, stdout, stderr)
     transcript = read_transcript(stdout)
     return TurnOutcome(
         exit_status=status,
@@ -90,4 +110,26 @@ async def run_handler(
         error=transcript.error,
         session_id=transcript.session_id,
         reply=transcript.reply,
+    )
+
+
+def _event_outcome(status: int, stdout: bytes, stderr: io.StringIO) -> TurnOutcome:
+    from agentproc.bridge._events import EventRules
+
+    rules = EventRules(streaming=True, warn=lambda message: None)
+    events = []
+    for line in stdout.decode("utf-8", "replace").split("\n")[:-1]:
+        rules.feed(line)
+        value = json.loads(line)
+        events.append(value)
+    return TurnOutcome(
+        exit_status=status,
+        stdout=stdout,
+        stderr=stderr.getvalue(),
+        partials=[str(partial) for partial in rules.partials],
+        error=rules.error,
+        session_id=rules.session_id,
+        reply=rules.reply if rules.error is None else "",
+        events=events,
+        usage=rules.usage,
     )
