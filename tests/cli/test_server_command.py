@@ -90,3 +90,14 @@ def test_the_database_file_is_private(tmp_path: Path) -> None:
     with server_process("--db", str(db)):
         pass
     assert stat.S_IMODE(db.stat().st_mode) & 0o077 == 0
+
+
+def test_metrics_prints_its_url_and_serves_the_servers_metrics() -> None:
+    with server_process("--memory", "--metrics", "--log-format", "json") as server:
+        read_line(server.process, timeout=5)  # the API and database line
+        assert read_line(server.process, timeout=5).strip() == f"metrics: {server.base_url}/metrics"
+        httpx.post(f"{server.api_url}/workflow/hello", json={}).raise_for_status()
+        response = httpx.get(f"{server.base_url}/metrics")
+    assert response.status_code == 200
+    assert 'useragent_server_queue_depth{taskType="hello"} 1.0' in response.text
+    assert "# TYPE useragent_server_commit_duration_seconds histogram" in response.text

@@ -128,6 +128,7 @@ def _config(args: argparse.Namespace) -> ServerConfig | None:
         max_batch=args.max_batch,
         max_connections=args.max_connections or default_max_connections(),
         request_timeout=args.request_timeout,
+        metrics=args.metrics,
     )
 
 
@@ -148,6 +149,8 @@ def _announce(running: RunningServer, args: argparse.Namespace) -> None:
     auth = "required" if config.auth_required else "none"
     print(f"useragent server listening on {running.base_url}", flush=True)
     print(f"  Conductor API: {running.api_url}   db: {where}   auth: {auth}", flush=True)
+    if config.metrics:
+        print(f"  metrics: {running.base_url}/metrics", flush=True)
     if args.print_credentials:
         credentials = {
             "clientId": config.credentials.client_id,

@@ -7,7 +7,15 @@ started with ``ServerConfig(metrics=True)`` (``useragent server --metrics``) add
 families are built from those counts when scraped.
 """
 
-from ._probes import serve_worker_probes, worker_registry
+from ._probes import metrics_response, serve_worker_probes, server_registry, worker_registry
+from ._server import ServerCollector
 from ._worker import WorkerCollector
 
-__all__ = ["WorkerCollector", "serve_worker_probes", "worker_registry"]
+__all__ = [
+    "ServerCollector",
+    "WorkerCollector",
+    "metrics_response",
+    "serve_worker_probes",
+    "server_registry",
+    "worker_registry",
+]

@@ -14,10 +14,12 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
 from ..server._http import Handler, HTTPError, HTTPLimits, Request, Response, serve_http
+from ._server import ServerCollector
 from ._worker import WorkerCollector
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+    from ..server._engine import TaskEngine
 
 log = logging.getLogger("user_agent_sdk.metrics")
 
@@ -30,6 +32,16 @@ def worker_registry(runtime: Runtime) -> CollectorRegistry:
     garbage collections, Python version)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(WorkerCollector(runtime))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
+def server_registry(engine: TaskEngine) -> CollectorRegistry:
+    """A registry of the task server's metrics and the process's own."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ServerCollector(engine))
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
 import attrs
@@ -37,6 +38,9 @@ from ._http import HTTPError, Request, Response
 from ._replays import LeaseReplays, Render
 from ._store import TaskRow
 
+if TYPE_CHECKING:
+    from prometheus_client.registry import CollectorRegistry
+
 T = TypeVar("T")
 
 OAUTH_TOKEN_PATH = "/realms/user-agent/protocol/openid-connect/token"  # noqa: S105
@@ -49,6 +53,8 @@ RouteHandler = Callable[[Request, dict[str, str]], Awaitable[Response]]
 @attrs.frozen
 class _Route:
     method: str
+    template: str
+    """The path as declared, ``{name}`` for each parameter: the ``route`` label of metrics."""
     pattern: re.Pattern[str]
     handler: RouteHandler
     public: bool
@@ -68,10 +74,14 @@ class ServerApp:
         *,
         auth_required: bool,
         max_batch: int = MAX_BATCH,
+        metrics: bool = False,
     ) -> None:
         """``max_batch``: the most tasks one poll may lease, and the most results (and
-        tasks leased) of one update-batch; a request asking for more is refused (400)."""
+        tasks leased) of one update-batch; a request asking for more is refused (400).
+        ``metrics``: serve ``GET /metrics`` (Prometheus; no token needed)."""
         self._engine = engine
+        self._measures = engine.measures
+        self._registry: CollectorRegistry | None = None
         self._max_batch = max_batch
         self._issuer = issuer
         self._auth_required = auth_required
@@ -104,8 +114,10 @@ class ServerApp:
             ("PUT", "/api/metadata/workflow", self._update_workflow_defs, False),
             ("GET", "/api/metadata/workflow/{name}", self._get_workflow_def, False),
         ]
+        if metrics:
+            table.append(("GET", "/metrics", self._metrics, True))
         self._routes = [
-            _Route(method, _compile(path), handler, public)
+            _Route(method, path, _compile(path), handler, public)
             for method, path, handler, public in table
         ]
 
@@ -126,13 +138,42 @@ class ServerApp:
             if route.method != request.method:
                 allowed.append(route.method)
                 continue
-            if self._auth_required and not route.public:
-                self._check_token(request)
-            params = {name: unquote(value) for name, value in match.groupdict().items()}
-            return await route.handler(request, params)
+            return await self._answer(route, request, match)
         if allowed:
             raise HTTPError(405, f"{request.method} is not allowed on {request.path}")
         raise HTTPError(404, f"no such endpoint: {request.method} {request.path}")
+
+    async def _answer(self, route: _Route, request: Request, match: re.Match[str]) -> Response:
+        """``route``'s answer to ``request``, counted and timed by route and status."""
+        started = time.perf_counter()
+        status: int | None = None  # stays None when cancelled: the client hung up
+        try:
+            if self._auth_required and not route.public:
+                self._check_token(request)
+            params = {name: unquote(value) for name, value in match.groupdict().items()}
+            response = await route.handler(request, params)
+        except HTTPError as exc:
+            status = exc.status
+            raise
+        except Exception:
+            status = 500
+            raise
+        else:
+            status = response.status
+            return response
+        finally:
+            if status is not None:
+                self._measures.requests[request.method, route.template, status] += 1
+                self._measures.request_time[request.method, route.template].observe(
+                    time.perf_counter() - started
+                )
+
+    async def _metrics(self, request: Request, params: dict[str, str]) -> Response:
+        from ..metrics import metrics_response, server_registry  # only with --metrics
+
+        if self._registry is None:
+            self._registry = server_registry(self._engine)
+        return metrics_response(self._registry, request)
 
     def _check_token(self, request: Request) -> None:
         token = self._issuer.token_from(request.headers)

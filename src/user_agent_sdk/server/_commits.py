@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import trio
+
+from ..runtime._measures import Histogram
 
 log = logging.getLogger("user_agent_sdk.server")
 
@@ -43,9 +46,14 @@ class GroupCommit:
     """Runs writes on one connection in shared transactions; one per database."""
 
     def __init__(
-        self, db: sqlite3.Connection, after_commit: Callable[[], None] | None = None
+        self,
+        db: sqlite3.Connection,
+        after_commit: Callable[[], None] | None = None,
+        commit_time: Histogram | None = None,
     ) -> None:
-        """``after_commit``: called (on trio's thread) after each successful commit."""
+        """``after_commit``: called (on trio's thread) after each successful commit;
+        ``commit_time`` observes how long each commit took, in seconds."""
+        self._commit_time = Histogram(()) if commit_time is None else commit_time
         self._db = db
         self._after_commit = after_commit
         self._batch: _Batch | None = None
@@ -96,6 +104,7 @@ class GroupCommit:
         self._pending = trio.Event()
         if batch is None:
             return
+        started = time.perf_counter()
         try:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -106,6 +115,7 @@ class GroupCommit:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
         else:
+            self._commit_time.observe(time.perf_counter() - started)
             if self._after_commit is not None:
                 self._after_commit()
         batch.committed.set()

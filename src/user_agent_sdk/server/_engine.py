@@ -46,6 +46,7 @@ from ..conductor import (
 )
 from ._checkpoints import Checkpointer
 from ._commits import CommitFailed, GroupCommit
+from ._measures import ServerMeasures
 from ._store import NewTask, Store, TaskRow, WorkflowRow, WorkflowSummary
 
 log = logging.getLogger("user_agent_sdk.server")
@@ -115,9 +116,11 @@ class TaskEngine:
         self._checkpoints = (
             None if store.path == ":memory:" else Checkpointer(store.path, store.connection)
         )
+        self.measures = ServerMeasures()
         self._writes = GroupCommit(
             store.connection,
             after_commit=None if self._checkpoints is None else self._checkpoints.committed,
+            commit_time=self.measures.commit_time,
         )
         self._defaults = defaults
         self._clock = clock
@@ -194,8 +197,19 @@ class TaskEngine:
     async def _expire_leases(self, now: int) -> None:
         # A few hundred per write keeps one transaction from holding the loop for long
         # when thousands of leases run out together.
-        while len(await self._writes.write(lambda db: self._expire_some(db, now))) == _EXPIRY_BATCH:
-            pass
+        while True:
+            expired = await self._writes.write(lambda db: self._expire_some(db, now))
+            for row in expired:
+                self.measures.timed_out[row.task_type] += 1
+            if len(expired) < _EXPIRY_BATCH:
+                return
+
+    def _count_result(self, task_type: str, status: TaskResultStatus) -> None:
+        """A committed result that changed its task."""
+        if status is TaskResultStatus.COMPLETED:
+            self.measures.completed[task_type] += 1
+        elif status is not TaskResultStatus.IN_PROGRESS:
+            self.measures.failed[task_type, status.value] += 1
 
     def _expire_some(self, db: sqlite3.Connection, now: int) -> list[TaskRow]:
         rows = self._store.expire_leases(db, now, _EXPIRY_BATCH)
@@ -245,6 +259,7 @@ class TaskEngine:
             self._notify((submission.task_type, submission.domain))
 
         await self._writes.write(insert)
+        self.measures.workflows_started[submission.workflow_name] += 1
         return workflow_id
 
     def settings_for(self, task_type: str) -> TaskSettings:
@@ -301,6 +316,7 @@ class TaskEngine:
         rows = await self._writes.write(
             lambda db: self._store.claim(db, queue[0], queue[1], count, worker_id, now)
         )
+        self.measures.leased[queue[0]] += len(rows)
         if rows:
             self._wake_timer_by(min(row.lease_until or now for row in rows))
         return rows
@@ -315,13 +331,16 @@ class TaskEngine:
         two came: the check and the change are one statement.
         """
 
-        def apply(db: sqlite3.Connection) -> bool:
-            queue = self._apply_result(db, result, self._clock())
-            if queue is None:
+        def apply(db: sqlite3.Connection) -> tuple[Queue, bool]:
+            found = self._apply_result(db, result, self._clock())
+            if found is None:
                 raise TaskNotFound(result.task_id)
-            return queue[1]
+            return found
 
-        return await self._writes.write(apply)
+        (task_type, _), changed = await self._writes.write(apply)
+        if changed:
+            self._count_result(task_type, result.status)
+        return changed
 
     async def update_and_poll(self, result: TaskResult) -> TaskRow | None:
         """:meth:`update`, then lease the next task of the same queue to the same worker.
@@ -332,14 +351,18 @@ class TaskEngine:
         """
         now = self._clock()
 
-        def apply_and_claim(db: sqlite3.Connection) -> list[TaskRow]:
+        def apply_and_claim(db: sqlite3.Connection) -> tuple[str, bool, list[TaskRow]]:
             found = self._apply_result(db, result, now)
             if found is None:
                 raise TaskNotFound(result.task_id)
-            (task_type, domain), _ = found
-            return self._store.claim(db, task_type, domain, 1, result.worker_id, now)
+            (task_type, domain), changed = found
+            claimed = self._store.claim(db, task_type, domain, 1, result.worker_id, now)
+            return task_type, changed, claimed
 
-        claimed = await self._writes.write(apply_and_claim)
+        task_type, changed, claimed = await self._writes.write(apply_and_claim)
+        if changed:
+            self._count_result(task_type, result.status)
+        self.measures.leased[task_type] += len(claimed)
         if not claimed:
             return None
         self._wake_timer_by(min(found.lease_until or now for found in claimed))
@@ -366,15 +389,25 @@ class TaskEngine:
             seen.add(result.task_id)
         now = self._clock()
 
+        changed: list[tuple[str, TaskResultStatus]] = []
+
         def apply_and_claim(db: sqlite3.Connection) -> tuple[list[str], list[TaskRow]]:
-            unknown = [
-                result.task_id for result in results if self._apply_result(db, result, now) is None
-            ]
+            changed.clear()
+            unknown: list[str] = []
+            for result in results:
+                found = self._apply_result(db, result, now)
+                if found is None:
+                    unknown.append(result.task_id)
+                elif found[1]:
+                    changed.append((found[0][0], result.status))
             if count <= 0:
                 return unknown, []
             return unknown, self._store.claim(db, queue[0], queue[1], count, worker_id, now)
 
         unknown, claimed = await self._writes.write(apply_and_claim)
+        for task_type, status in changed:
+            self._count_result(task_type, status)
+        self.measures.leased[queue[0]] += len(claimed)
         if claimed:
             self._wake_timer_by(min(found.lease_until or now for found in claimed))
         return unknown, claimed
@@ -519,6 +552,14 @@ class TaskEngine:
         """Where the workflow stands, read without its input: what a client waiting for
         it asks again and again, whatever the size of the input."""
         return self._store.workflow_summary(workflow_id, with_output=include_output)
+
+    def tasks_by_state(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Tasks waiting in a queue, and tasks leased now, by task type."""
+        return self._store.tasks_by_state()
+
+    def database_sizes(self) -> tuple[int, int]:
+        """Bytes of the database file and of its write-ahead log."""
+        return self._store.file_sizes()
 
     def queue_size(self, task_type: str) -> int:
         return self._store.queue_size(task_type)

@@ -39,6 +39,8 @@ class ServerConfig:
     <user_agent_sdk.server._http.HTTPLimits.max_connections>`."""
     request_timeout: float = 30.0
     """Seconds a request may take to arrive, from its first byte to its last (408 after)."""
+    metrics: bool = False
+    """Serve Prometheus metrics at ``/metrics`` (no token needed)."""
 
 
 @attrs.frozen
@@ -78,7 +80,11 @@ async def serve(
             config.credentials, config.token_ttl_seconds, accept_any=not config.auth_required
         )
         app = ServerApp(
-            engine, issuer, auth_required=config.auth_required, max_batch=config.max_batch
+            engine,
+            issuer,
+            auth_required=config.auth_required,
+            max_batch=config.max_batch,
+            metrics=config.metrics,
         )
         async with trio.open_nursery() as nursery:
             await nursery.start(engine.run_timers)

@@ -656,6 +656,22 @@ class Store:
         ).fetchone()
         return int(row[0])
 
+    def tasks_by_state(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Tasks waiting in a queue, and tasks leased now, by task type."""
+        queued = self._db.execute(
+            "SELECT task_type, count(*) FROM tasks WHERE visible_at IS NOT NULL GROUP BY task_type"
+        ).fetchall()
+        leased = self._db.execute(
+            "SELECT task_type, count(*) FROM tasks WHERE lease_until IS NOT NULL GROUP BY task_type"
+        ).fetchall()
+        return dict(queued), dict(leased)
+
+    def file_sizes(self) -> tuple[int, int]:
+        """Bytes of the database file and of its write-ahead log (0 in memory, or none)."""
+        if self.path == ":memory:":
+            return 0, 0
+        return _size(self.path), _size(self.path + "-wal")
+
     # -- logs --------------------------------------------------------------------
 
     def add_logs(
@@ -694,3 +710,10 @@ class Store:
     def definitions(self, kind: DefinitionKind) -> list[JsonObject]:
         rows = self._db.execute(f"SELECT definition FROM {_DEFINITION_TABLES[kind]} ORDER BY name")
         return [dict(json.loads(row[0])) for row in rows]
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
