@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
 import trustme
 
+from user_agent_sdk import Registry, Settings, register_user_agent
 from user_agent_sdk.conductor import (
     CONDUCTOR,
     ConductorClient,
@@ -23,6 +25,7 @@ from user_agent_sdk.conductor import (
     ServerUnavailable,
 )
 from user_agent_sdk.config import ConfigError, load_settings
+from user_agent_sdk.runtime import Runtime, serve
 
 EMPTY_POLL = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]"
 TOKEN = json.dumps({"access_token": "t0k", "expires_in": 300}).encode()
@@ -210,3 +213,29 @@ def test_a_ca_bundle_without_certificates_is_refused(tmp_path: Path) -> None:
     }
     with pytest.raises(ConfigError, match=r"\$USERAGENT_CA_BUNDLE: .*empty.pem: holds no PEM"):
         load_settings(env=env, cwd=tmp_path)
+
+
+def nothing() -> dict[str, int]:
+    return {}
+
+
+async def test_readyz_names_an_untrusted_certificate_and_its_host(ca: trustme.CA) -> None:
+    """The text a worker logs is the text its /readyz gives a probe."""
+    registry = Registry()
+    register_user_agent(nothing, registry=registry, agent_id="sum", poll_interval=100)
+    async with tls_server(ca.issue_cert("127.0.0.1"), answering(EMPTY_POLL)) as port:
+        settings = Settings(api_url=f"https://127.0.0.1:{port}/api", metrics_port=0)
+        async with trio.open_nursery() as nursery:
+            runtime: Runtime = await nursery.start(serve, settings, registry)
+            async with httpx.AsyncClient(timeout=10) as http:
+                with trio.fail_after(20):
+                    while (
+                        answer := await http.get(f"http://127.0.0.1:{runtime.metrics_port}/readyz")
+                    ).json().get("not_ready", {}).get("sum", "") in ("", "starting"):
+                        await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+    assert answer.status_code == 503
+    reason = answer.json()["not_ready"]["sum"]
+    assert reason.startswith("cannot poll: ")
+    assert "certificate verify failed" in reason
+    assert f"127.0.0.1:{port}" in reason
