@@ -1,4 +1,5 @@
-"""The ``agentproc`` command: ``agentproc run`` runs one turn of an agent, as a bridge would.
+"""The ``agentproc`` command: ``agentproc run`` runs one turn of an agent, as a bridge would,
+in wire 0.1 or 0.4 (``--wire``, the profile's ``wire:`` key, or its hub form).
 
 Exit status: the turn's (0 success, 1 the agent reported an error or failed, 124 timeout,
 or the agent's own status); 2 for a bad command line or profile; 126/127 when the agent
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -17,14 +19,20 @@ import attrs
 import trio
 
 from agentproc.bridge import (
+    Approver,
     LaunchError,
+    PermissionAnswer,
+    PermissionRequest,
     Profile,
     ProfileError,
     RunResult,
     TurnInput,
+    allow_tools,
+    deny_all,
     load_profile,
     run_turn,
 )
+from agentproc.bridge._profile import WIRES
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -33,9 +41,14 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _DESCRIPTION = """\
 Start the agent that PROFILE describes for one message, the way a chat bridge does:
-the turn travels in AGENT_* environment variables, partials are printed as they arrive,
-then the reply. The agent's stderr is passed through; errors and the session id go to
-stderr. The exit status is the turn's: 0, 1 (agent error), 124 (timeout) or the agent's.
+the turn travels in AGENT_* environment variables (wire 0.1) or as one JSON line on the
+agent's stdin (wire 0.4), partials are printed as they arrive, then the reply. Thinking
+partials (0.4), the agent's stderr, errors and the session id go to stderr. The exit
+status is the turn's: 0, 1 (agent error), 124 (timeout) or the agent's.
+
+Wire 0.4 profiles with permission: true may ask to run tools: --allow TOOL allows those
+tools and denies the rest, --deny-all denies all; without either, you are asked when
+stdin is a terminal, and every request is denied when it is not.
 """
 
 _EPILOG = """\
@@ -44,6 +57,8 @@ examples:
   echo "hello" | agentproc run -p profile.yaml
   agentproc run -p profile.yaml --prompt "and now?" --session SESSION_ID
   agentproc run -p profile.yaml --prompt hi --json --env MODEL=small
+  agentproc run -p hub/echo-agent/profile.yaml --wire 0.4 --prompt hi
+  agentproc run -p profile.yaml --prompt "tidy up" --allow Read --allow Grep
 """
 
 
@@ -66,7 +81,8 @@ def _assignment(text: str) -> tuple[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="agentproc", description="Tools for agent-process protocol (wire 0.1) agents."
+        prog="agentproc",
+        description="Tools for agent-process protocol agents (wire 0.1 and 0.4).",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     run = commands.add_parser(
@@ -90,8 +106,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="the session id a previous turn declared (default: a new session)",
     )
-    run.add_argument("--session-name", default="default", metavar="NAME", help="AGENT_SESSION_NAME")
-    run.add_argument("--from", dest="from_user", default="", metavar="USER", help="AGENT_FROM_USER")
+    run.add_argument("--session-name", default="default", metavar="NAME", help="the session's name")
+    run.add_argument(
+        "--from", dest="from_user", default="", metavar="USER", help="AGENT_FROM_USER (0.1)"
+    )
+    run.add_argument(
+        "--wire",
+        choices=WIRES,
+        help="the protocol the agent speaks (default: the profile's wire: key; a hub "
+        "profile, with its keys under agentproc:, is 0.4; any other is 0.1)",
+    )
+    run.add_argument(
+        "--cwd",
+        metavar="DIR",
+        help="the agent's working directory instead of the profile's cwd "
+        "(relative: to the profile's folder)",
+    )
+    run.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="TOOL",
+        help="0.4 permission requests for TOOL are allowed, all others denied (repeatable)",
+    )
+    run.add_argument(
+        "--deny-all", action="store_true", help="0.4 permission requests are all denied"
+    )
     run.add_argument(
         "--timeout",
         type=_positive_seconds,
@@ -101,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-stream",
         action="store_true",
-        help="run with streaming off (AGENT_STREAMING=0): partials are ignored",
+        help="run with streaming off (0.1: AGENT_STREAMING=0): partials are ignored",
     )
     run.add_argument(
         "--env",
@@ -109,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_assignment,
         default=[],
         metavar="NAME=VALUE",
-        help="add a variable to the profile's env (repeatable; no ${VAR} expansion)",
+        help="add a variable to the agent's environment, over the profile's env "
+        "(repeatable; no ${VAR} expansion)",
     )
     run.add_argument(
         "--json",
@@ -129,13 +170,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.allow and args.deny_all:
+        return _fail("--allow and --deny-all exclude each other", EXIT_USAGE)
     try:
-        profile = load_profile(args.profile)
+        profile = load_profile(args.profile, wire=args.wire)
         profile = attrs.evolve(
             profile,
             env={**profile.env, **dict(args.env)},
             timeout_secs=args.timeout if args.timeout is not None else profile.timeout_secs,
             streaming=profile.streaming and not args.no_stream,
+            cwd=args.cwd if args.cwd is not None else profile.cwd,
         )
         turn = TurnInput(
             message=_message(args.prompt),
@@ -143,7 +187,7 @@ def _run(args: argparse.Namespace) -> int:
             session_name=args.session_name,
             from_user=args.from_user,
         )
-        return trio.run(_turn, profile, turn, args.json)
+        return trio.run(_turn, profile, turn, args.json, _approver(args))
     except ProfileError as exc:
         return _fail(str(exc), EXIT_USAGE)
 
@@ -156,7 +200,37 @@ def _message(prompt: str | None) -> str:
     return sys.stdin.read().rstrip("\r\n")
 
 
-async def _turn(profile: Profile, turn: TurnInput, as_json: bool) -> int:
+def _approver(args: argparse.Namespace) -> Approver:
+    if args.allow:
+        return allow_tools(args.allow)
+    if args.deny_all:
+        return deny_all()
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        return _ask_at_the_terminal
+    return deny_all("no terminal to ask; run with --allow TOOL to allow a tool")
+
+
+async def _ask_at_the_terminal(request: PermissionRequest) -> PermissionAnswer:
+    question = (
+        f"\nagentproc: the agent asks to run {request.tool_name} (request {request.request_id})"
+        f"\n  {request.summary()}\nAllow? [y/N] "
+    )
+
+    def ask() -> str:
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        try:
+            return input()
+        except EOFError:
+            return ""
+
+    answer = await trio.to_thread.run_sync(ask, abandon_on_cancel=True)
+    if answer.strip().lower() in ("y", "yes"):
+        return PermissionAnswer.allow()
+    return PermissionAnswer.deny("denied by the user")
+
+
+async def _turn(profile: Profile, turn: TurnInput, as_json: bool, approver: Approver) -> int:
     printer = _PartialPrinter()
     result: RunResult | None = None
     stopped_by: list[int] = []
@@ -177,6 +251,7 @@ async def _turn(profile: Profile, turn: TurnInput, as_json: bool) -> int:
                     turn,
                     on_partial=None if as_json else printer,
                     on_stderr=lambda line: print(line, file=sys.stderr, flush=True),
+                    on_permission=approver,
                 )
             except LaunchError as exc:  # here, before the nursery wraps it in a group
                 return _fail(str(exc), exc.exit_code)
@@ -192,7 +267,7 @@ async def _turn(profile: Profile, turn: TurnInput, as_json: bool) -> int:
 
 def _report(result: RunResult, turn: TurnInput, printer: _PartialPrinter, as_json: bool) -> int:
     if as_json:
-        document = {**attrs.asdict(result), "ok": result.ok}
+        document = {**attrs.asdict(result), "ok": result.ok, "thinking": list(result.thinking)}
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return result.exit_code
     printer.end_line()
@@ -202,8 +277,9 @@ def _report(result: RunResult, turn: TurnInput, printer: _PartialPrinter, as_jso
     if result.error is not None:
         print(f"agentproc: error: {result.error}", file=sys.stderr)
     if result.session_id and result.session_id != turn.session_id:
+        again = shlex.quote(result.session_id)
         print(
-            f"agentproc: session {result.session_id} (continue with --session {result.session_id})",
+            f"agentproc: session {result.session_id} (continue with --session {again})",
             file=sys.stderr,
         )
     return result.exit_code
@@ -216,6 +292,10 @@ class _PartialPrinter:
         self._open_line = False
 
     def __call__(self, text: str) -> None:
+        if getattr(text, "role", None) not in (None, "output"):
+            # Thinking (wire 0.4) is not the reply: it goes where the agent's notes go.
+            print(f"agentproc: {getattr(text, 'role', '')}: {text}", file=sys.stderr, flush=True)
+            return
         sys.stdout.write(text)
         sys.stdout.flush()
         if text:

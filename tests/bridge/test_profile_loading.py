@@ -94,6 +94,10 @@ streaming: false
         "include_stderr_in_reply": True,
         "send_error_reply": False,
         "streaming": False,
+        "wire": "0.1",
+        "permission": False,
+        "allow_tools": None,
+        "executor": None,
         "profile_dir": None,
         "source": None,
     }

@@ -16,9 +16,14 @@
 A profile YAML holds the keys of the wire-0.1 table (``command``, ``args``, ``stdin``,
 ``cwd``, ``env``, ``env_allowlist``, ``timeout_secs``, ``kill_grace_secs``,
 ``max_reply_chars``, ``truncation_suffix``, ``include_stderr_in_reply``,
-``send_error_reply``, ``streaming``). Public names: :class:`Profile`, :class:`ProfileError`,
-:func:`load_profile`, :func:`parse_profile`, :class:`TurnInput`, :func:`run_turn`,
-:class:`RunResult`, :class:`LaunchError` and the exit codes, and
+``send_error_reply``, ``streaming``) or of the wire-0.4 one (:data:`WIRE04_PROFILE_KEYS`:
+no ``stdin`` nor reply keys; ``permission``, ``executor``), and ``wire`` to say which; a
+hub profile (keys under ``agentproc:``) is 0.4. Public names: :class:`Profile`,
+:class:`ProfileError`, :func:`load_profile`, :func:`parse_profile`, :class:`TurnInput`,
+:func:`run_turn`, :class:`RunResult`, :class:`Partial` (a partial's text and role),
+:class:`LaunchError` and the exit codes; for 0.4's permission channel
+:class:`PermissionRequest`, :class:`PermissionAnswer`, the :data:`Approver` type and the
+policies :func:`allow_tools` and :func:`deny_all`; and
 :func:`dies_with_this_process` (with :class:`Tie` and :data:`LIFELINE_VARIABLE`), which
 :func:`run_turn` uses so that agents die with the process that started them, however it
 dies. The command line is
@@ -28,14 +33,23 @@ This package is not imported by ``agentproc`` itself, so that agent scripts, whi
 need the agent side, do not pay for it at start-up.
 """
 
+from agentproc.bridge._events import Partial
 from agentproc.bridge._launch import LaunchError, TurnInput
 from agentproc.bridge._lifeline import LIFELINE_VARIABLE, Tie, dies_with_this_process
+from agentproc.bridge._permission import (
+    Approver,
+    PermissionAnswer,
+    PermissionRequest,
+    allow_tools,
+    deny_all,
+)
 from agentproc.bridge._profile import (
     DEFAULT_KILL_GRACE_SECS,
     DEFAULT_MAX_REPLY_CHARS,
     DEFAULT_TIMEOUT_SECS,
     DEFAULT_TRUNCATION_SUFFIX,
     PROFILE_KEYS,
+    WIRE04_PROFILE_KEYS,
     Profile,
     ProfileError,
     load_profile,
@@ -54,13 +68,20 @@ __all__ = [
     "EXIT_TIMEOUT",
     "LIFELINE_VARIABLE",
     "PROFILE_KEYS",
+    "WIRE04_PROFILE_KEYS",
+    "Approver",
     "LaunchError",
+    "Partial",
     "PartialCallback",
+    "PermissionAnswer",
+    "PermissionRequest",
     "Profile",
     "ProfileError",
     "RunResult",
     "Tie",
     "TurnInput",
+    "allow_tools",
+    "deny_all",
     "dies_with_this_process",
     "load_profile",
     "parse_profile",

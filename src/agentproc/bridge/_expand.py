@@ -41,10 +41,11 @@ def expand_env_refs(
 
 def substitute_placeholders(text: str, values: Mapping[str, str]) -> str:
     """``text`` with ``{{MESSAGE}}``, ``{{SESSION_ID}}``, ``{{SESSION_NAME}}`` and
-    ``{{PROFILE_DIR}}`` replaced from ``values``; any other ``{{...}}`` stays as it is."""
+    ``{{PROFILE_DIR}}`` replaced from ``values``; a name ``values`` lacks (wire 0.4 has no
+    ``{{MESSAGE}}``), and any other ``{{...}}``, stays as it is."""
     if "{{" not in text:
         return text
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), text)
 
 
 def command_tokens(command: str, args: Sequence[str] | None) -> list[str]:

@@ -1,4 +1,10 @@
-"""What one turn starts: the argv, working directory, environment and stdin of the agent."""
+"""What one turn starts: the argv, working directory, environment and stdin of the agent.
+
+Wire 0.1 passes the turn in ``AGENT_*`` variables on top of the bridge's environment; wire
+0.4 writes it as one JSON line on stdin, and the child's environment is composed from
+nothing: the bridge's infrastructure variables (:data:`INFRA_VARIABLES`), then the
+profile's ``env``, then the command line's ``--env`` (already merged into the profile's).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,12 @@ from pathlib import Path
 import attrs
 
 from agentproc import PROTOCOL_VERSION, Attachment
-from agentproc._session_id import explain_invalid_session_id, is_valid_session_id
+from agentproc._session_id import (
+    explain_invalid_event_session_id,
+    explain_invalid_session_id,
+    is_valid_event_session_id,
+    is_valid_session_id,
+)
 from agentproc.bridge._expand import command_tokens, substitute_placeholders
 from agentproc.bridge._profile import Profile
 
@@ -27,6 +38,25 @@ PROTOCOL_VARIABLES = (
 )
 """Set by the bridge for every turn; values of the bridge's own environment never leak in."""
 
+INFRA_VARIABLES = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+    "PWD",
+)
+"""Wire 0.4: the only variables of the bridge's environment that reach the agent (POSIX)."""
+
+WIRE04_VERSION = "0.4"
+
 EXIT_CANNOT_EXECUTE = 126
 EXIT_NOT_FOUND = 127
 
@@ -37,10 +67,12 @@ def _attachments(value: Sequence[Attachment]) -> tuple[Attachment, ...]:
 
 @attrs.frozen
 class TurnInput:
-    """One user message, as the bridge passes it to the agent in ``AGENT_*`` variables.
+    """One user message, as the bridge passes it to the agent (0.1: ``AGENT_*`` variables;
+    0.4: the stdin turn line, where ``image_url``, ``file_url`` and each attachment become
+    ``attachments`` entries ``{"kind", "url", "name"}`` and ``from_user`` is not sent).
 
     ``session_id`` is the id the previous turn declared (``""`` starts a new session); it
-    must be a valid session id (``A-Z a-z 0-9 . _ ~ + / = -``) or empty.
+    must be a valid session id of the profile's wire or empty.
     """
 
     message: str = ""
@@ -73,15 +105,19 @@ class Launch:
     env: dict[str, str]
     stdin: bytes | None
     """What to write to the agent's stdin before closing it, or None for ``/dev/null``."""
+    keep_stdin_open: bool = False
+    """Wire 0.4 with the permission channel: stdin stays open for permission responses."""
 
 
 def plan_launch(profile: Profile, turn: TurnInput, environ: Mapping[str, str]) -> Launch:
     """The process to start for ``turn``; :class:`LaunchError` when the turn cannot travel.
 
-    The environment is ``environ`` without any ``AGENT_*`` protocol variable of its own,
-    then the profile's ``env`` (placeholders substituted), then the turn's ``AGENT_*``
-    variables, which always win.
+    Wire 0.1: the environment is ``environ`` without any ``AGENT_*`` protocol variable of
+    its own, then the profile's ``env`` (placeholders substituted), then the turn's
+    ``AGENT_*`` variables, which always win. Wire 0.4: see :func:`plan_event_launch`.
     """
+    if profile.wire == "0.4":
+        return plan_event_launch(profile, turn, environ)
     if turn.session_id and not is_valid_session_id(turn.session_id):
         raise LaunchError(
             f"session id {turn.session_id!r} cannot be passed to the agent: "
@@ -105,6 +141,65 @@ def plan_launch(profile: Profile, turn: TurnInput, environ: Mapping[str, str]) -
     _check_nul(argv, env)
     stdin = turn.message.encode("utf-8", "surrogateescape") if profile.stdin == "message" else None
     return Launch(argv=argv, cwd=_cwd(profile, values), env=env, stdin=stdin)
+
+
+def plan_event_launch(profile: Profile, turn: TurnInput, environ: Mapping[str, str]) -> Launch:
+    """The wire-0.4 process for ``turn``: argv ``[command, *args]`` never split,
+    ``{{SESSION_ID}}``, ``{{SESSION_NAME}}`` and ``{{PROFILE_DIR}}`` substituted in argv,
+    ``env`` and ``cwd`` (``{{MESSAGE}}`` stays literal), the infrastructure variables of
+    ``environ`` plus the profile's ``env``, and the turn as one JSON line on stdin."""
+    if turn.session_id and not is_valid_event_session_id(turn.session_id):
+        raise LaunchError(
+            f"session id {turn.session_id!r} cannot be passed to the agent: "
+            f"{explain_invalid_event_session_id(turn.session_id)}"
+        )
+    values = {
+        "SESSION_ID": turn.session_id,
+        "SESSION_NAME": turn.session_name,
+        "PROFILE_DIR": str(profile.profile_dir),
+    }
+    argv = [
+        substitute_placeholders(token, values) for token in [profile.command, *(profile.args or ())]
+    ]
+    env = {name: environ[name] for name in INFRA_VARIABLES if name in environ}
+    env.update(
+        {name: substitute_placeholders(value, values) for name, value in profile.env.items()}
+    )
+    _check_nul(argv, env)
+    line = json.dumps(turn_object(profile, turn), ensure_ascii=False, separators=(",", ":"))
+    return Launch(
+        argv=argv,
+        cwd=_cwd(profile, values),
+        env=env,
+        stdin=(line + "\n").encode("utf-8", "surrogateescape"),
+        keep_stdin_open=profile.permission,
+    )
+
+
+def turn_object(profile: Profile, turn: TurnInput) -> dict[str, object]:
+    """The wire-0.4 turn: optional fields only when they carry something."""
+    obj: dict[str, object] = {
+        "type": "turn",
+        "message": turn.message,
+        "session_id": turn.session_id,
+        "session_name": turn.session_name,
+        "protocol_version": WIRE04_VERSION,
+    }
+    attachments = [
+        {"kind": kind, "url": url}
+        for kind, url in (("image", turn.image_url), ("file", turn.file_url))
+        if url
+    ]
+    for attachment in turn.attachments:
+        entry = {"kind": attachment.type, "url": attachment.url}
+        if attachment.name:
+            entry["name"] = attachment.name
+        attachments.append(entry)
+    if attachments:
+        obj["attachments"] = attachments
+    if profile.permission:
+        obj["permission"] = True
+    return obj
 
 
 def _protocol_env(profile: Profile, turn: TurnInput) -> dict[str, str]:

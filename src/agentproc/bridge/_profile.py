@@ -1,4 +1,9 @@
-"""Profile YAML -> an attrs :class:`Profile`: every key of the wire-0.1 table, with its default.
+"""Profile YAML -> an attrs :class:`Profile`: every key of the wire-0.1 and 0.4 tables, with
+their defaults.
+
+Which wire a profile speaks: its ``wire:`` key (``"0.1"`` or ``"0.4"``, ours; the protocol's
+own profiles have none); without it, a hub profile (keys under an ``agentproc:`` mapping)
+is 0.4 and any other is 0.1. Keys that the profile's wire removed are ignored with a warning.
 
 Validation happens here, at the edge: one cattrs converter with strict hooks (a number is
 never turned into a string, nor ``"5"`` into a number) refuses wrong types, attrs
@@ -15,11 +20,12 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import attrs
 import cattrs
@@ -29,6 +35,8 @@ from agentproc.bridge import _strict as strict
 from agentproc.bridge._expand import expand_env_refs
 
 StdinMode = Literal["none", "message"]
+WireVersion = Literal["0.1", "0.4"]
+WIRES: tuple[WireVersion, ...] = ("0.1", "0.4")
 
 DEFAULT_TIMEOUT_SECS = 1800.0
 DEFAULT_KILL_GRACE_SECS = 5.0
@@ -67,6 +75,11 @@ def _command(instance: object, attribute: attrs.Attribute[Any], value: str) -> N
         raise ValueError("command must name the executable to start; it is empty")
 
 
+def _wire(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in WIRES:
+        raise ValueError(f"wire must be '0.1' or '0.4', got {value!r}")
+
+
 def _as_tuple(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
@@ -97,6 +110,15 @@ class Profile:
     - ``send_error_reply`` (True): give a turn that failed without ``AGENT_ERROR:`` a
       user-readable error.
     - ``streaming`` (True): forward ``AGENT_PARTIAL:`` chunks live (``AGENT_STREAMING=1``).
+    - ``wire`` (``"0.1"``): the protocol the agent speaks. In ``"0.4"``, ``command`` is never
+      split, ``stdin``, ``max_reply_chars``, ``truncation_suffix``,
+      ``include_stderr_in_reply`` and ``send_error_reply`` do not apply, the child's
+      environment is the bridge's infrastructure variables plus ``env`` only, and:
+    - ``permission`` (False, 0.4): open the tool-permission channel.
+    - ``allow_tools`` (None, 0.4, ours): tools whose permission requests a policy-driven
+      bridge (``useragent run --profile``) allows; every other request is denied.
+    - ``executor`` (None, 0.4): a built-in CLI adapter's name; this bridge has none, so
+      it runs ``command`` instead, with a warning.
 
     ``profile_dir`` is the folder of the YAML file (``{{PROFILE_DIR}}``, and the base of a
     relative ``cwd``); ``source`` names the profile in messages. Values are checked on
@@ -116,14 +138,48 @@ class Profile:
     include_stderr_in_reply: bool = False
     send_error_reply: bool = True
     streaming: bool = True
+    wire: WireVersion = attrs.field(default="0.1", validator=_wire)
+    permission: bool = False
+    allow_tools: tuple[str, ...] | None = attrs.field(default=None, converter=_as_tuple)
+    executor: str | None = None
     profile_dir: Path = attrs.field(factory=Path.cwd, kw_only=True, converter=Path)
     source: str = attrs.field(default="profile", kw_only=True)
 
 
-PROFILE_KEYS: tuple[str, ...] = tuple(
+WIRE04_ONLY_KEYS = ("permission", "allow_tools", "executor")
+_ALL_KEYS: tuple[str, ...] = tuple(
     field.name for field in attrs.fields(Profile) if field.name not in ("profile_dir", "source")
 )
-"""The keys a profile YAML may hold, in the spec's order."""
+
+PROFILE_KEYS: tuple[str, ...] = tuple(
+    key for key in _ALL_KEYS if key not in ("wire", *WIRE04_ONLY_KEYS)
+)
+"""The keys of the wire-0.1 profile table, in the spec's order (a profile may add ``wire``)."""
+
+WIRE04_PROFILE_KEYS: tuple[str, ...] = (
+    "command",
+    "args",
+    "cwd",
+    "env",
+    "env_allowlist",
+    "timeout_secs",
+    "kill_grace_secs",
+    "streaming",
+    "permission",
+    "executor",
+    "allow_tools",
+)
+"""The keys of a wire-0.4 profile (the spec's table, and our ``allow_tools``), and ``wire``."""
+
+WIRE01_ONLY_KEYS = (
+    "stdin",
+    "max_reply_chars",
+    "truncation_suffix",
+    "include_stderr_in_reply",
+    "send_error_reply",
+)
+"""Keys wire 0.4 removed (with ``env_inherit``): ignored in a 0.4 profile, with a warning."""
+_REMOVED_IN_04 = (*WIRE01_ONLY_KEYS, "env_inherit")
 
 
 @functools.cache
@@ -143,6 +199,9 @@ def _converter() -> cattrs.Converter:
             cwd=override(struct_hook=strict.optional_str),
             env=override(struct_hook=strict.str_mapping),
             env_allowlist=override(struct_hook=strict.optional_str_list),
+            wire=override(struct_hook=strict.exact_str),
+            allow_tools=override(struct_hook=strict.optional_str_list),
+            executor=override(struct_hook=strict.optional_str),
             profile_dir=override(omit=True),
             source=override(omit=True),
         ),
@@ -161,17 +220,23 @@ def _problems(exc: BaseException) -> list[str]:
     return problems
 
 
-def _check_keys(data: Mapping[str, Any], source: str, warn: Warn) -> None:
+def _check_keys(data: Mapping[str, Any], source: str, wire: str, warn: Warn) -> None:
     for key in data:
-        if key in PROFILE_KEYS:
+        if wire == "0.4" and key in _REMOVED_IN_04:
+            warn(f"{source}: {key!r} was removed in wire 0.4; ignored")
             continue
-        close = difflib.get_close_matches(str(key), PROFILE_KEYS, n=1)
+        if wire == "0.1" and key in WIRE04_ONLY_KEYS:
+            warn(f'{source}: {key!r} is a wire-0.4 key; ignored (set wire: "0.4")')
+            continue
+        if key in _ALL_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), _ALL_KEYS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         warn(f"{source}: unknown key {key!r} ignored{hint}")
 
 
-def _document(data: object, source: str) -> dict[str, Any]:
-    """The mapping that holds the profile's keys."""
+def _document(data: object, source: str) -> tuple[dict[str, Any], bool]:
+    """The mapping that holds the profile's keys, and whether it is a hub profile."""
     if data is None:
         raise ProfileError(f"{source}: the profile is empty; it needs at least `command:`")
     if not isinstance(data, dict):
@@ -180,11 +245,18 @@ def _document(data: object, source: str) -> dict[str, Any]:
             f"got {strict.type_name(data)}"
         )
     section = data.get("agentproc")
-    if "command" not in data and isinstance(section, dict):
+    hub = isinstance(section, dict)
+    if isinstance(section, dict):
         data = section  # a hub profile: metadata around an ``agentproc:`` section
     if "command" not in data:
+        executor = data.get("executor")
+        if isinstance(executor, str) and executor.strip():
+            raise ProfileError(
+                f"{source}: executor {executor.strip()!r} is not built into this bridge (it "
+                "has no executors); add `command:` (and `args:`) to run the agent instead"
+            )
         raise ProfileError(f"{source}: `command:` is missing; it names the executable to start")
-    return data
+    return data, hub
 
 
 def parse_profile(
@@ -194,18 +266,30 @@ def parse_profile(
     source: str = "profile",
     environ: Mapping[str, str] | None = None,
     warn: Warn = note_to_stderr,
+    wire: str | None = None,
 ) -> Profile:
     """The :class:`Profile` that ``data`` (the YAML document, already parsed) describes.
 
     ``profile_dir`` defaults to the current directory; ``environ`` (default
     ``os.environ``) is what ``${VAR}`` reads. A hub profile, whose keys sit under a top-level
     ``agentproc:`` mapping next to ``name``, ``description`` and the like, is read from that
-    mapping. Raises :class:`ProfileError` naming ``source`` and the key at fault; unknown keys
-    and ``${VAR}`` references outside ``env_allowlist`` are reported through ``warn``.
+    mapping and speaks wire 0.4 unless it says ``wire: "0.1"``; ``wire`` (e.g. from a
+    command line's ``--wire``) overrides both. Raises :class:`ProfileError`
+    naming ``source`` and the key at fault; unknown keys and ``${VAR}`` references outside
+    ``env_allowlist`` are reported through ``warn``.
     """
-    document = _document(data, source)
-    _check_keys(document, source, warn)
-    known = {key: value for key, value in document.items() if key in PROFILE_KEYS}
+    document, hub = _document(data, source)
+    raw_wire = wire if wire is not None else document.get("wire", "0.4" if hub else "0.1")
+    wire = raw_wire if isinstance(raw_wire, str) else ""  # the converter names a bad one
+    _check_keys(document, source, wire, warn)
+    dropped = _REMOVED_IN_04 if wire == "0.4" else WIRE04_ONLY_KEYS
+    known = {
+        key: value for key, value in document.items() if key in _ALL_KEYS and key not in dropped
+    }
+    known["wire"] = raw_wire
+    limit = known.get("timeout_secs")
+    if wire == "0.4" and _is_number(limit) and limit <= 0:
+        known["timeout_secs"] = math.inf  # 0.4: zero or less means no limit
     try:
         profile = _converter().structure(known, Profile)
     except (cattrs.ClassValidationError, cattrs.IterableValidationError) as exc:
@@ -220,6 +304,8 @@ def parse_profile(
             warn(f"{source}: env {name}: {message}")
 
         env[name] = expand_env_refs(value, base, profile.env_allowlist, env_warning)
+    if profile.wire == "0.4":
+        profile = _as_wire04(profile, source, warn)
     return attrs.evolve(
         profile,
         env=env,
@@ -228,11 +314,30 @@ def parse_profile(
     )
 
 
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_wire04(profile: Profile, source: str, warn: Warn) -> Profile:
+    if profile.executor is not None and profile.executor.strip():
+        warn(
+            f"{source}: executor {profile.executor.strip()!r} is not built into this bridge "
+            f"(it has no executors); running command {profile.command.strip()!r} instead"
+        )
+    # 0.4: command is argv[0] as written (trimmed), never split; args default to none.
+    return attrs.evolve(
+        profile,
+        command=profile.command.strip(),
+        args=profile.args if profile.args is not None else (),
+    )
+
+
 def load_profile(
     path: str | os.PathLike[str],
     *,
     environ: Mapping[str, str] | None = None,
     warn: Warn = note_to_stderr,
+    wire: str | None = None,
 ) -> Profile:
     """Read the profile YAML at ``path``; see :func:`parse_profile` for the rules.
 
@@ -263,4 +368,5 @@ def load_profile(
         source=str(file),
         environ=environ,
         warn=warn,
+        wire=wire,
     )

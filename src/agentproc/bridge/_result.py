@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -46,6 +48,21 @@ class RunResult:
     ``${VAR}`` outside the allowlist, ...), also reported through ``warn``."""
     duration_secs: float = 0.0
     """Wall time from the start of the process to the end of the turn."""
+    usage: Mapping[str, Any] | None = None
+    """Wire 0.4: the ``usage`` of the kept ``result`` or ``error`` event (the spec's keys
+    that hold numbers), or None."""
+    wire: str = "0.1"
+    """The wire the turn was run in."""
+
+    @property
+    def thinking(self) -> tuple[str, ...]:
+        """Wire 0.4: the partials whose role is ``"thinking"``, in order."""
+        return tuple(str(p) for p in self.partials if getattr(p, "role", None) == "thinking")
+
+    @property
+    def output_partials(self) -> tuple[str, ...]:
+        """The partials that are reply text (0.1: all of them; 0.4: no role or "output")."""
+        return tuple(str(p) for p in self.partials if getattr(p, "role", None) in (None, "output"))
 
     @property
     def ok(self) -> bool:
@@ -65,6 +82,17 @@ def exit_code(returncode: int, *, timed_out: bool, agent_error: bool) -> int:
     if agent_error:
         return EXIT_ERROR
     return process_exit_code(returncode)
+
+
+def event_exit_code(returncode: int, *, timed_out: bool, agent_error: str | None) -> int:
+    """Wire 0.4's precedence: timeout (124); else, after an ``error`` event, 1 when the
+    process exited 0 and its own code otherwise; else the process's code."""
+    if timed_out:
+        return EXIT_TIMEOUT
+    code = process_exit_code(returncode)
+    if agent_error is not None and code == EXIT_OK:
+        return EXIT_ERROR
+    return code
 
 
 def failure_message(returncode: int) -> str:
