@@ -2,6 +2,8 @@
 
 - ``ours``: this project, ``useragent run agent.py -w N``, Conductor flavour
   (``CONDUCTOR_SERVER_URL`` + an Orkes key): the headline;
+- ``ours-metrics``: ``ours`` with ``--metrics-port``, its ``/metrics`` scraped every
+  second (:mod:`.scraped`; Prometheus' default is every 15 s): what metrics cost;
 - ``ours-akabot``: the same program in the akaBot flavour (``credentials.json``: OAuth2
   token, single polls on the ``/tasks/external`` paths), as user-agent-sdk 0.2.0 talks;
 - ``user-agent-sdk``: the reference akaBot SDK 0.2.0, ``useragent run agent.py --workers N``
@@ -35,7 +37,9 @@ from . import agents, venvs
 from .server import Server
 
 HEADLINE = "ours"
-ALL = ("ours", "ours-akabot", "user-agent-sdk", "conductor-python", "raw")
+ALL = ("ours", "ours-metrics", "ours-akabot", "user-agent-sdk", "conductor-python", "raw")
+_SCRAPED = Path(__file__).with_name("scraped.py")
+SCRAPE_EVERY_S = 1.0
 _RAW_CLIENT = Path(__file__).with_name("raw_client.py")
 _NO_HANDLER_SKIPS = ("async-10ms-asyncio", "agent-async", "sync-500ms")
 
@@ -87,12 +91,14 @@ def _write_credentials(folder: Path, server: Server) -> None:
     path.chmod(0o600)
 
 
-def _ours(flavour: str) -> Callable[[Path, Server, str, str], Launch]:
+def _ours(flavour: str, scraped: bool = False) -> Callable[[Path, Server, str, str], Launch]:
     def make(folder: Path, server: Server, workload: str, task_type: str) -> Launch:
         script = folder / "agent.py"
         script.write_text(agents.user_agent_script("ours", workload, task_type))
         argv = [sys.executable, "-m", "user_agent_sdk.cli", "run", str(script)]
         argv += ["-w", str(agents.WORKLOADS[workload].concurrency), "--log-level", "warning"]
+        if scraped:
+            argv = [sys.executable, str(_SCRAPED), "--every", str(SCRAPE_EVERY_S), "--", *argv]
         if flavour == "conductor":
             return Launch(argv, _conductor_env(server))
         _write_credentials(folder, server)
@@ -137,6 +143,18 @@ def build(name: str) -> Contender:
     ours = importlib.metadata.version("user-agent-sdk")
     if name == "ours":
         return Contender(name, f"ours {ours} (Conductor)", ours, here, _ours("conductor"))
+    if name == "ours-metrics":
+        label = f"ours {ours} (Conductor, --metrics-port, scraped every {SCRAPE_EVERY_S:g} s)"
+        return Contender(
+            name,
+            label,
+            ours,
+            here,
+            _ours("conductor", scraped=True),
+            skipped=tuple(w for w in agents.WORKLOADS if w != "noop"),
+            skip_reason="what metrics cost is measured on (a), where the runtime's own work "
+            "is the largest share of each task",
+        )
     if name == "ours-akabot":
         return Contender(name, f"ours {ours} (akaBot)", ours, here, _ours("akabot"))
     if name == "user-agent-sdk":
