@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from user_agent_sdk.server import RunningServer, ServerConfig, TaskSettings, serve
 
 from ..runtime.support import agents, all_finished, running, settings_for, submit_many
+from .test_worker_metrics import documented_metrics, exposed_metrics
 
 
 @pytest.fixture
@@ -110,3 +111,11 @@ async def test_without_metrics_there_is_no_metrics_route(tmp_path: Path) -> None
         async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
             assert (await http.get("/metrics")).status_code == 404
         nursery.cancel_scope.cancel()
+
+
+async def test_every_server_metric_is_documented_and_every_documented_one_exists(
+    server: RunningServer,
+) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+        text = (await http.get("/metrics")).text
+    assert exposed_metrics(text) == documented_metrics("useragent_server_")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -197,3 +198,32 @@ async def test_token_fetches_are_counted(server: RunningServer, flavour: str) ->
     expected = 1 if flavour == "akabot" else 0
     assert value(text, "useragent_token_fetches_total") == expected
     assert value(text, "useragent_token_fetch_error_total") == 0
+
+
+def documented_metrics(prefix: str = "") -> set[str]:
+    """The metric names in the README's tables (first column), of those starting with
+    ``prefix``."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Operating a worker") :]
+    section = section[: section.index("\n## ")]
+    names = set()
+    for match in re.finditer(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \|", section, re.MULTILINE):
+        names.update(name for name in match.groups() if name)
+    return {name for name in names if name.startswith(prefix)}
+
+
+def exposed_metrics(text: str) -> set[str]:
+    return {
+        family.name + ("_total" if family.type == "counter" else "")
+        for family in text_string_to_metric_families(text)
+        if not family.name.startswith(("process_", "python_"))
+    }
+
+
+async def test_every_worker_metric_is_documented_and_every_documented_one_exists(
+    server: RunningServer,
+) -> None:
+    async with running(settings_for(server, metrics_port=0), agents(mixed)) as runtime:
+        text = (await scrape(runtime)).text
+    documented = documented_metrics() - documented_metrics("useragent_server_")
+    assert exposed_metrics(text) == documented
