@@ -206,7 +206,7 @@ def documented_metrics(prefix: str = "") -> set[str]:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Operating a worker") :]
     section = section[: section.index("\n## ")]
-    names = set()
+    names: set[str] = set()
     for match in re.finditer(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \|", section, re.MULTILINE):
         names.update(name for name in match.groups() if name)
     return {name for name in names if name.startswith(prefix)}
