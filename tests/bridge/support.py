@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import yaml
 
-from agentproc.bridge import Profile, RunResult, TurnInput, load_profile, run_turn
+from agentproc.bridge import Approver, Profile, RunResult, TurnInput, load_profile, run_turn
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PYTHON = sys.executable
@@ -56,6 +56,7 @@ async def run(
     message: str = "",
     *,
     environ: Mapping[str, str] | None = None,
+    on_permission: Approver | None = None,
     **turn: Any,
 ) -> Turn:
     """One turn of ``profile``; partials, warnings and stderr lines are collected."""
@@ -69,8 +70,14 @@ async def run(
         on_stderr=stderr.append,
         warn=warnings.append,
         environ=environ,
+        on_permission=on_permission,
     )
     return Turn(result, delivered, warnings, stderr)
+
+
+def events_agent(**keys: Any) -> dict[str, Any]:
+    """Profile keys of a wire-0.4 agent whose message chooses its stdout (``events.py``)."""
+    return {"wire": "0.4", **python_agent("events.py"), **keys}
 
 
 def wire(*lines: str) -> str:
