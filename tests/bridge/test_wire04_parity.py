@@ -183,7 +183,7 @@ async def four_ways(
     script = tmp_path / "agent.py"
     script.write_text(HEADER + textwrap.dedent(source) + FOOTER)
     results: dict[str, dict[str, Any]] = {}
-    sdks = {"ours": PYTHON, "upstream": upstream_python}
+    sdks: dict[str, Path | str] = {"ours": PYTHON, "upstream": upstream_python}
 
     async def one(runner: str, sdk: str) -> None:
         keys = profile_keys(sdks[sdk], script, **extra)
