@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any, BinaryIO, Literal
@@ -56,21 +57,50 @@ class PermissionDecision:
 
 
 class StdinLines:
-    """Lines of the agent's stdin, read one at a time (never to end of file)."""
+    """Lines of the agent's stdin, read one at a time (never to end of file).
 
-    def __init__(self, stream: BinaryIO | None) -> None:
-        self._stream = stream
+    ``source`` is a file descriptor (a real agent: fd 0), a binary stream (tests), or None
+    (no stdin: end of file at once). A descriptor is read with ``os.read`` into a buffer of
+    our own, not through ``sys.stdin``: a reader thread still blocked when the process
+    exits then holds no lock that the interpreter's shutdown would wait for.
+    """
+
+    def __init__(self, source: int | BinaryIO | None) -> None:
+        self._source = source
+        self._buffer = bytearray()
+        self._eof = False
         self._lock = threading.Lock()
 
     def readline(self) -> bytes:
-        """The next line, ``b""`` at end of file (or when there is no stdin)."""
-        if self._stream is None:
-            return b""
+        """The next line, newline included; ``b""`` at end of file (or without stdin)."""
         with self._lock:
-            try:
-                return self._stream.readline()
-            except (OSError, ValueError):
+            if self._source is None:
                 return b""
+            if not isinstance(self._source, int):
+                try:
+                    return self._source.readline()
+                except (OSError, ValueError):
+                    return b""
+            return self._read_line(self._source)
+
+    def _read_line(self, fd: int) -> bytes:
+        while True:
+            end = self._buffer.find(b"\n")
+            if end != -1:
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                return line
+            if self._eof:
+                rest = bytes(self._buffer)
+                self._buffer.clear()
+                return rest
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._eof = True
+            self._buffer += chunk
 
 
 def read_response(lines: StdinLines) -> dict[str, Any] | None:

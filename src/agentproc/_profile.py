@@ -74,8 +74,7 @@ def _event_turn(handler: Handler, debug: bool) -> Turn:
     from agentproc._context import context_from_turn_line
     from agentproc._permission import StdinLines
 
-    stdin = sys.stdin.buffer if sys.stdin is not None else None
-    lines = StdinLines(stdin)
+    lines = StdinLines(0)
     context = context_from_turn_line(lines.readline())
     return Turn(handler, context, FdSink(1), sys.stderr, debug=debug, stdin=lines)
 

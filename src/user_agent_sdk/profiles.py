@@ -16,13 +16,21 @@ The task's input is the turn: ``{"message", "session_id", "session_name", "from_
 (and optionally ``"image_url"``, ``"file_url"``, ``"attachments"``); a missing or null
 field takes the protocol's default, other fields are ignored. The output is
 ``{"response", "session_id", "partials"}``, where ``session_id`` is the id to send with the
-next message of the conversation. How a turn ends:
+next message of the conversation.
+
+Wire-0.4 profiles (``wire: "0.4"``, or a hub profile) are served too: ``from_user`` is not
+sent, the output adds ``"thinking"`` (the thinking partials; ``"partials"`` holds the reply
+text ones) and ``"usage"`` (the agent's token and cost figures, or null), and permission
+requests are decided by a policy, never by a person: the tools listed in the profile's
+``allow_tools`` (or the ``allow_tools`` argument of :func:`profile_agent`) are allowed,
+every other request is denied. Each decision is in the task's logs. How a turn ends:
 
 - success -> ``COMPLETED``;
 - ``AGENT_ERROR:`` or a failing process -> ``FAILED`` (retried by the server), the reason
   holding the agent's message;
 - the profile's ``timeout_secs`` ran out -> ``FAILED`` (retried);
-- a bad input field, or an agent that cannot be started -> ``FAILED_WITH_TERMINAL_ERROR``.
+- a bad input field, an empty 0.4 turn (no message, no attachment), or an agent that
+  cannot be started -> ``FAILED_WITH_TERMINAL_ERROR``.
 
 The turn's warnings, and the agent's stderr when it failed, go to the task's logs.
 """
@@ -32,13 +40,25 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Collection
 from typing import Any
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from agentproc import Attachment
-from agentproc.bridge import LaunchError, Profile, RunResult, TurnInput, load_profile, run_turn
+from agentproc.bridge import (
+    Approver,
+    LaunchError,
+    PermissionAnswer,
+    PermissionRequest,
+    Profile,
+    RunResult,
+    TurnInput,
+    allow_tools,
+    load_profile,
+    run_turn,
+)
 
 from ._registry import AgentSpec, Registry, make_spec, register_user_agent
 from .runtime import NonRetryableException
@@ -51,16 +71,33 @@ class AgentTurnFailed(Exception):
 
 
 class ProfileAgent:
-    """The handler of a user agent that serves ``profile``: one agent turn per task."""
+    """The handler of a user agent that serves ``profile``: one agent turn per task.
 
-    def __init__(self, profile: Profile) -> None:
+    ``allow_tools`` (0.4) overrides the profile's own list of tools whose permission
+    requests are allowed; all others are denied.
+    """
+
+    def __init__(self, profile: Profile, allow_tools: Collection[str] | None = None) -> None:
         self.profile = profile
+        tools = allow_tools if allow_tools is not None else profile.allow_tools
+        self.allowed_tools = frozenset(tools or ())
         self.__name__ = f"profile {profile.source}"
 
     async def __call__(self, input_data: dict[str, Any], logger: logging.Logger) -> dict[str, Any]:
         turn = turn_input(input_data)
+        wire04 = self.profile.wire == "0.4"
+        if wire04 and not (turn.message or turn.attachments or turn.image_url or turn.file_url):
+            raise NonRetryableException(
+                "input.message is required (or include input.attachments): "
+                "a wire-0.4 agent is not started for an empty turn"
+            )
         try:
-            result = await run_turn(self.profile, turn, warn=logger.warning)
+            result = await run_turn(
+                self.profile,
+                turn,
+                warn=logger.warning,
+                on_permission=self._policy(logger) if wire04 else None,
+            )
         except LaunchError as exc:
             raise NonRetryableException(str(exc)) from None
         logger.info(
@@ -75,11 +112,37 @@ class ProfileAgent:
             raise AgentTurnFailed(_reason(result))
         if result.stderr_tail:
             logger.debug("the agent's stderr (last lines):\n%s", result.stderr_tail)
+        if not wire04:
+            return {
+                "response": result.reply,
+                "session_id": result.session_id,
+                "partials": list(result.partials),
+            }
         return {
             "response": result.reply,
             "session_id": result.session_id,
-            "partials": list(result.partials),
+            "partials": list(result.output_partials),
+            "thinking": list(result.thinking),
+            "usage": dict(result.usage) if result.usage is not None else None,
         }
+
+    def _policy(self, logger: logging.Logger) -> Approver:
+        decide = allow_tools(self.allowed_tools)
+
+        def logged(request: PermissionRequest) -> PermissionAnswer | None:
+            answer = decide(request)
+            assert isinstance(answer, PermissionAnswer)  # allow_tools decides at once
+            logger.info(
+                "permission request %s to run %s (%s): %s%s",
+                request.request_id,
+                request.tool_name,
+                request.summary(),
+                "allowed" if answer.behavior == "allow" else "denied",
+                f" ({answer.message})" if answer.message else "",
+            )
+            return answer
+
+        return logged
 
 
 def _reason(result: RunResult) -> str:
@@ -137,18 +200,20 @@ def profile_agent(
     domain: str | None = None,
     poll_interval: int = 1000,
     workers: int = 1,
+    allow_tools: Collection[str] | None = None,
 ) -> AgentSpec:
     """The :class:`AgentSpec` of a user agent serving ``profile`` (a Profile or a YAML path).
 
-    The keyword arguments are those of :func:`user_agent_sdk.user_agent`; with no
-    ``agent_id`` the agent serves the agent id of the credentials. A profile path is loaded
+    The keyword arguments are those of :func:`user_agent_sdk.user_agent`, and
+    ``allow_tools`` (see :class:`ProfileAgent`); with no ``agent_id`` the agent serves the
+    agent id of the credentials. A profile path is loaded
     at once: :class:`agentproc.bridge.ProfileError` names a bad file or key, and unknown
     keys are logged as warnings.
     """
     if not isinstance(profile, Profile):
         profile = load_profile(profile, warn=log.warning)
     return make_spec(
-        ProfileAgent(profile),
+        ProfileAgent(profile, allow_tools),
         agent_id=agent_id,
         worker_id=worker_id,
         domain=domain,
@@ -167,6 +232,7 @@ def register_profile(
     poll_interval: int = 1000,
     workers: int = 1,
     registry: Registry | None = None,
+    allow_tools: Collection[str] | None = None,
 ) -> AgentSpec:
     """Register a user agent serving ``profile``, as ``register_user_agent`` does a function.
 
@@ -176,7 +242,7 @@ def register_profile(
     if not isinstance(profile, Profile):
         profile = load_profile(profile, warn=log.warning)
     return register_user_agent(
-        ProfileAgent(profile),
+        ProfileAgent(profile, allow_tools),
         agent_id=agent_id,
         worker_id=worker_id,
         domain=domain,

@@ -376,3 +376,46 @@ def test_source_of_the_wire_01_agent_is_unchanged(tmp_path: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, b"hello world\n")
+
+
+def test_a_process_exits_cleanly_while_its_stdin_reader_still_waits(tmp_path: Path) -> None:
+    # The bridge keeps stdin open (permission: true) and never answers: the request is
+    # denied after deny_after, the handler returns, and the process must exit at once and
+    # cleanly, with its stdin reader still blocked (it once aborted at shutdown).
+    script = write_agent(
+        tmp_path,
+        textwrap.dedent(
+            """
+            from agentproc import create_profile
+
+            async def handler(ctx):
+                decision = await ctx.request_permission("Bash", deny_after=0.2)
+                return decision.message
+
+            create_profile(handler)
+            """
+        ),
+    )
+    with subprocess.Popen(
+        [sys.executable, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=agent_env(tmp_path),
+    ) as agent:
+        assert agent.stdin is not None
+        agent.stdin.write(turn_line(message="x", permission=True))
+        agent.stdin.flush()
+        stdout, stderr = _wait(agent)
+    assert agent.returncode == 0, stderr
+    assert json.loads(stdout.splitlines()[-1]) == {
+        "type": "result",
+        "text": "no answer within 0.2 s",
+    }
+
+
+def _wait(agent: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    assert agent.stdout is not None
+    assert agent.stderr is not None
+    agent.wait(timeout=TIMEOUT)  # stdin stays open: the agent exits on its own
+    return agent.stdout.read(), agent.stderr.read()
