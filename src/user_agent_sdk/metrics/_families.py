@@ -46,6 +46,11 @@ def histogram(
 ) -> HistogramMetricFamily:
     family = HistogramMetricFamily(name, documentation, labels=labels)
     for values, counts in rows:
+        if not counts.count:
+            # As conductor-python's (and prometheus-client's labelled) histograms: a series
+            # appears with its first value. A scrape costs per sample, and most
+            # FAILURE series stay empty.
+            continue
         buckets = [(_bucket_bound(bound), float(n)) for bound, n in counts.cumulative()]
         family.add_metric(values, buckets, counts.sum)
     return family

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import trio
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.metrics_core import Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-from prometheus_client.registry import CollectorRegistry
+from prometheus_client.registry import Collector, CollectorRegistry
 
 from ..server._http import Handler, HTTPError, HTTPLimits, Request, Response, serve_http
 from ._server import ServerCollector
@@ -48,11 +49,27 @@ def server_registry(engine: TaskEngine) -> CollectorRegistry:
     return registry
 
 
-def metrics_response(registry: CollectorRegistry, request: Request) -> Response:
+class _Snapshot(Collector):
+    """Metric families already collected, for an encoder to write out."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+async def metrics_response(registry: CollectorRegistry, request: Request) -> Response:
     """The registry's metrics in the format the scraper asks for (OpenMetrics when its
-    ``Accept`` header prefers it, else the Prometheus text format)."""
+    ``Accept`` header prefers it, else the Prometheus text format).
+
+    The values are read on the calling (trio) thread, where they are written, so that
+    they are consistent; writing them out, which costs more, happens on a worker thread.
+    """
     encoder, content_type = choose_encoder(request.headers.get("accept", ""))
-    return Response(200, encoder(registry), content_type)
+    snapshot = _Snapshot(list(registry.collect()))
+    body = await trio.to_thread.run_sync(encoder, snapshot)
+    return Response(200, body, content_type)
 
 
 def readiness_response(not_ready: dict[str, str]) -> Response:
@@ -70,7 +87,7 @@ def probe_handler(registry: CollectorRegistry, not_ready: Callable[[], dict[str,
             raise HTTPError(405, f"{request.method} is not allowed on {request.path}")
         match request.path:
             case "/metrics":
-                return metrics_response(registry, request)
+                return await metrics_response(registry, request)
             case "/healthz":
                 return Response.json({"alive": True})
             case "/readyz":

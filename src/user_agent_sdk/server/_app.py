@@ -173,7 +173,7 @@ class ServerApp:
 
         if self._registry is None:
             self._registry = server_registry(self._engine)
-        return metrics_response(self._registry, request)
+        return await metrics_response(self._registry, request)
 
     def _check_token(self, request: Request) -> None:
         token = self._issuer.token_from(request.headers)
