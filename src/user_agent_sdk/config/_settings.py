@@ -27,7 +27,10 @@ class Settings:
     api_url: str
     """The task API root, ending in ``/api``."""
     flavour: Flavour = CONDUCTOR
+    """The server's paths and token style: ``CONDUCTOR`` (Conductor OSS, Orkes tokens) or
+    ``AKABOT`` (akaBot 2.0, OAuth2 client credentials), from ``user_agent_sdk.conductor``."""
     credentials: Credentials | None = None
+    """How to get a token: ``OrkesKey`` or ``OAuth2ClientCredentials``; None: no token."""
     agent_id: str | None = None
     """The task type of agents registered without an ``agent_id``."""
     ca_bundle: str | None = None
