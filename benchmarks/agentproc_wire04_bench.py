@@ -261,8 +261,9 @@ def main() -> None:
             print(f"  ratio of medians, {name}: {ratio:.2f}x (target {TARGET_RATIO}x vs 0.4.2)")
 
         rounds = 4
-        print(f"\nbridge overhead per wire-0.4 turn, {rounds} rounds of {turns} turns each")
-        overhead = bridge_overhead(workdir, max(1, turns // rounds), rounds)
+        per_round = max(1, turns // rounds)
+        print(f"\nbridge overhead per wire-0.4 turn, {rounds} rounds of {per_round} turns each")
+        overhead = bridge_overhead(workdir, per_round, rounds)
         for name, figures in overhead.items():
             print(
                 f"  {name:26s} median {figures['median_ms']:6.1f}ms per turn,"

@@ -1,8 +1,8 @@
-"""agentproc: the agent-process protocol (wire 0.1) on trio.
+"""agentproc: the agent-process protocol (wire 0.1 and 0.4) on trio.
 
 An agent is a script that answers one user message per process: the bridge passes the turn
-in ``AGENT_*`` environment variables and reads the answer from stdout. This package is the
-agent side::
+in ``AGENT_*`` environment variables (wire 0.1) or as one JSON line on stdin (wire 0.4)
+and reads the answer from stdout, in the same wire. This package is the agent side::
 
     from agentproc import create_profile
 
@@ -12,7 +12,7 @@ agent side::
     create_profile(handler)
 
 Public names: :func:`create_profile`, :class:`AgentContext`, :class:`AgentResult`,
-:class:`ProtocolError`, :class:`Attachment`, :func:`load_history`,
+:class:`ProtocolError`, :class:`Attachment`, :class:`PermissionDecision`, :func:`load_history`,
 :func:`append_history`, :class:`HistoryEntry` and :func:`session_file_path`; the
 in-process test helper is :func:`agentproc.testing.run_handler`.
 """
@@ -20,6 +20,7 @@ in-process test helper is :func:`agentproc.testing.run_handler`.
 from typing import TYPE_CHECKING, Any
 
 from agentproc._context import PROTOCOL_VERSION, AgentContext, Attachment
+from agentproc._permission import PermissionDecision
 from agentproc._profile import create_profile
 from agentproc._result import AgentResult, ProtocolError
 
@@ -51,6 +52,7 @@ __all__ = [
     "AgentResult",
     "Attachment",
     "HistoryEntry",
+    "PermissionDecision",
     "ProtocolError",
     "append_history",
     "create_profile",
