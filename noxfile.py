@@ -1,4 +1,4 @@
-"""Developer sessions: ``tests``, ``lint``, ``typecheck``, ``bench``, ``demo``.
+"""Developer sessions: ``tests``, ``lint``, ``typecheck``, ``docs``, ``bench``, ``demo``.
 
 Run with ``nox -s NAME`` when nox is installed, or on a fresh machine that has only
 Python 3.11 and pip with ``python3 noxfile.py [-s NAME]``: the file then installs nox
@@ -108,6 +108,16 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over src, tests and benchmarks (stubs in typings/)."""
     session.install(*PIP_QUIET, "-e", ".[test]", "mypy>=1.10", "types-PyYAML", "nox>=2024.4")
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into ``site/``: ``mkdocs build --strict`` (a warning fails it).
+
+    ``-- serve`` (or any other mkdocs command) runs that instead, e.g. ``nox -s docs -- serve``.
+    """
+    session.install(*PIP_QUIET, "-e", ".[docs]")
+    session.run("mkdocs", *(session.posargs or ["build", "--strict"]))
 
 
 BENCHMARKS = [
