@@ -108,6 +108,7 @@ class Wire04Channel:
         # none either, and the returned AgentResult states it once, on the result.
         self._session_id = ""
         self._read_directly = False
+        self._token = trio.lowlevel.current_trio_token()
 
     def send_partial(self, text: str, role: str | None) -> Awaitable[None]:
         if text:
@@ -134,6 +135,8 @@ class Wire04Channel:
     async def request_permission(
         self, request: dict[str, Any], deny_after: float | None
     ) -> PermissionDecision:
+        if not trio.lowlevel.in_trio_run():
+            return await self._from_asyncio(request, deny_after)
         if self._read_directly:
             raise RuntimeError(
                 "this turn already reads permission responses with "
@@ -142,3 +145,20 @@ class Wire04Channel:
         request_id = self._broker.new_request_id()
         self.send_permission_request({**request, "request_id": request_id})
         return await self._broker.wait(request_id, deny_after)
+
+    async def _from_asyncio(
+        self, request: dict[str, Any], deny_after: float | None
+    ) -> PermissionDecision:
+        # A handler on asyncio (in a worker thread): the wait happens in the turn's trio run,
+        # and this loop waits for it in its executor, free to run the handler's other tasks.
+        import asyncio
+        import functools
+
+        wait = functools.partial(
+            trio.from_thread.run,
+            self.request_permission,
+            request,
+            deny_after,
+            trio_token=self._token,
+        )
+        return await asyncio.get_running_loop().run_in_executor(None, wait)

@@ -14,12 +14,12 @@ import trio
 
 from agentproc._context import context_from_env, wire_of
 from agentproc._output import FdSink
-from agentproc._turn import EXIT_SIGINT, EXIT_SIGTERM, Handler, Turn
+from agentproc._turn import EXIT_SIGINT, EXIT_SIGTERM, EventLoop, Handler, Turn
 
 _SIGNAL_STATUS = {signal.SIGTERM: EXIT_SIGTERM, signal.SIGINT: EXIT_SIGINT}
 
 
-def create_profile(handler: Handler) -> NoReturn:
+def create_profile(handler: Handler, *, event_loop: EventLoop | None = None) -> NoReturn:
     """Answer one bridge turn with ``handler``, then exit the process with the spec's status.
 
     Call it once, at the bottom of the agent script. The turn's wire decides how it is read
@@ -28,7 +28,10 @@ def create_profile(handler: Handler) -> NoReturn:
     otherwise exactly one stdin line is read as a wire-0.4 turn object (a missing or bad
     line gives the defaults). It runs ``handler(ctx)`` under ``trio.run`` (an ``async def``
     handler in the run's nursery, a plain function in a worker thread through
-    ``trio.to_thread``) and writes its answer on stdout, in the same wire:
+    ``trio.to_thread``) and writes its answer on stdout, in the same wire. An ``async def``
+    handler written for asyncio (``event_loop="asyncio"``, or by default when its module
+    uses asyncio and not trio, as agents for the protocol's own SDKs do) runs under
+    ``asyncio.run`` in a worker thread instead:
 
     - 0.1: ``str`` -> the reply body; ``AgentResult`` -> an ``AGENT_SESSION:`` line, then
       the body; body lines that start with a protocol prefix get a leading space.
@@ -48,9 +51,10 @@ def create_profile(handler: Handler) -> NoReturn:
     """
     debug = os.environ.get("AGENT_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
     if wire_of(os.environ) == "0.1":
-        turn = Turn(handler, context_from_env(os.environ), FdSink(1), sys.stderr, debug=debug)
+        context = context_from_env(os.environ)
+        turn = Turn(handler, context, FdSink(1), sys.stderr, debug=debug, event_loop=event_loop)
     else:
-        turn = _event_turn(handler, debug)
+        turn = _event_turn(handler, debug, event_loop)
     sys.stdout.flush()  # anything printed before the turn goes out before the turn's lines
     real_stdout, sys.stdout = sys.stdout, sys.stderr
     try:
@@ -70,13 +74,15 @@ def create_profile(handler: Handler) -> NoReturn:
     sys.exit(status)
 
 
-def _event_turn(handler: Handler, debug: bool) -> Turn:
+def _event_turn(handler: Handler, debug: bool, event_loop: EventLoop | None) -> Turn:
     from agentproc._context import context_from_turn_line
     from agentproc._permission import StdinLines
 
     lines = StdinLines(0)
     context = context_from_turn_line(lines.readline())
-    return Turn(handler, context, FdSink(1), sys.stderr, debug=debug, stdin=lines)
+    return Turn(
+        handler, context, FdSink(1), sys.stderr, debug=debug, stdin=lines, event_loop=event_loop
+    )
 
 
 async def _serve(turn: Turn) -> int:

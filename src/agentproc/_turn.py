@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import inspect
 import traceback
+import types
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any, Protocol, TextIO, TypeAlias
+from typing import Any, Literal, Protocol, TextIO, TypeAlias
 
 import attrs
 import trio
@@ -42,7 +43,38 @@ def _is_async(handler: object) -> bool:
     )
 
 
-async def _invoke(handler: Handler, context: AgentContext) -> object:
+EventLoop: TypeAlias = Literal["trio", "asyncio"]
+
+
+def _module_names(handler: object) -> set[str]:
+    """Top-level package names of the modules and objects the handler's module refers to."""
+    target = handler if inspect.isroutine(handler) else getattr(handler, "__call__", None)  # noqa: B004
+    if callable(target):
+        target = inspect.unwrap(target)
+    namespace = getattr(target, "__globals__", None) or {}
+    names = set()
+    for value in namespace.values():
+        name = (
+            value.__name__
+            if isinstance(value, types.ModuleType)
+            else getattr(value, "__module__", None)
+        )
+        if isinstance(name, str):
+            names.add(name.partition(".")[0])
+    return names
+
+
+def default_event_loop(handler: object) -> EventLoop:
+    """Where an ``async def`` handler runs when its script does not say: on asyncio (as the
+    protocol's own SDKs run every handler) when its module uses asyncio and not trio,
+    otherwise on trio."""
+    used = _module_names(handler)
+    return "asyncio" if "asyncio" in used and "trio" not in used else "trio"
+
+
+async def _invoke(handler: Handler, context: AgentContext, event_loop: EventLoop) -> object:
+    if _is_async(handler) and event_loop == "asyncio":
+        return await _invoke_on_asyncio(handler, context)
     if _is_async(handler):
         return await handler(context)  # type: ignore[misc]
     # A sync handler may block as long as it likes; abandon_on_cancel lets a signal end
@@ -51,6 +83,16 @@ async def _invoke(handler: Handler, context: AgentContext) -> object:
     if inspect.isawaitable(result):  # a plain callable that returned a coroutine
         result = await result
     return result
+
+
+async def _invoke_on_asyncio(handler: Handler, context: AgentContext) -> object:
+    import asyncio
+
+    async def call() -> object:
+        return await handler(context)  # type: ignore[misc]
+
+    # A loop of its own in a worker thread: cancelling the turn (a signal) abandons it.
+    return await trio.to_thread.run_sync(asyncio.run, call(), abandon_on_cancel=True)
 
 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:
@@ -72,7 +114,9 @@ class Turn:
     The answer goes out in ``context.wire``. :meth:`run` returns the process exit status the
     spec asks for: 0 success, 1 error (``ProtocolError``, any other exception, a lost
     stdout, or in 0.1 ``send_error``), or the status given to :meth:`stop`. ``stdin`` is
-    where a 0.4 turn reads permission responses (none: end of file at once). Messages for
+    where a 0.4 turn reads permission responses (none: end of file at once). An ``async def``
+    handler runs on ``event_loop``: ``"trio"`` (in this run) or ``"asyncio"`` (``asyncio.run``
+    in a worker thread); None: :func:`default_event_loop`. Messages for
     the developer go to ``stderr``, one line each (with tracebacks when ``debug`` is set);
     the user only ever sees stdout.
     """
@@ -86,8 +130,10 @@ class Turn:
         *,
         debug: bool = False,
         stdin: StdinLines | None = None,
+        event_loop: EventLoop | None = None,
     ) -> None:
         self._stdin = stdin if stdin is not None else StdinLines(None)
+        self._event_loop = event_loop or default_event_loop(handler)
         self._handler = handler
         self._context = context
         self._sink = sink
@@ -149,7 +195,7 @@ class Turn:
         context = attrs.evolve(self._context, _channel=channel)
         with self._handler_scope:
             try:
-                result = await _invoke(self._handler, context)
+                result = await _invoke(self._handler, context, self._event_loop)
             except SystemExit as exc:
                 return self._exit_requested(exc)
             except Exception as exc:

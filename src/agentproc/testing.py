@@ -36,7 +36,7 @@ from agentproc._context import AgentContext, context_from_env
 from agentproc._output import BufferSink
 from agentproc._permission import StdinLines
 from agentproc._transcript import read_transcript
-from agentproc._turn import Handler, Turn
+from agentproc._turn import EventLoop, Handler, Turn
 
 __all__ = ["TurnOutcome", "run_handler"]
 
@@ -77,6 +77,7 @@ async def run_handler(
     *,
     debug: bool = False,
     permission_responses: Sequence[Mapping[str, Any]] = (),
+    event_loop: EventLoop | None = None,
 ) -> TurnOutcome:
     """Run ``handler`` for one turn inside the current trio run and report the outcome.
 
@@ -96,7 +97,9 @@ async def run_handler(
         context = context_from_env(context, warn)
     sink = BufferSink()
     stdin = io.BytesIO(b"".join(json.dumps(r).encode() + b"\n" for r in permission_responses))
-    turn = Turn(handler, context, sink, stderr, debug=debug, stdin=StdinLines(stdin))
+    turn = Turn(
+        handler, context, sink, stderr, debug=debug, stdin=StdinLines(stdin), event_loop=event_loop
+    )
     status = await turn.run()
     stdout = bytes(sink.data)
     if context.wire == "0.4":

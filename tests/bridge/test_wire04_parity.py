@@ -100,6 +100,17 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         """,
         {"error": "unknown error", "exit_code": 1},
     ),
+    "a handler written for asyncio": (
+        """
+        import asyncio
+
+        async def handler(ctx):
+            await asyncio.sleep(0.01)
+            await ctx.send_partial("slept ")
+            return AgentResult(response="", session_id="aio")
+        """,
+        {"partials": [["slept ", None]], "session_id": "aio", "exit_code": 0},
+    ),
     "a sync handler": (
         """
         def handler(ctx):
