@@ -4,6 +4,12 @@ stderr and exit status; permission requests decided by ``--allow`` / ``--deny-al
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from .support import events_agent, wire, write_profile
@@ -105,3 +111,32 @@ def test_allow_and_deny_all_together_are_refused(tmp_path: Path) -> None:
         2,
         "agentproc: --allow and --deny-all exclude each other",
     )
+
+
+def test_at_a_terminal_the_user_is_asked_and_their_answer_is_sent(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, events_agent(permission=True))
+    message = wire(request("Bash"), "@read")
+    controller, terminal = pty.openpty()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AGENT_")}
+    with subprocess.Popen(
+        [sys.executable, "-m", "agentproc.cli", "run", "-p", str(path), "--prompt", message],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=env,
+    ) as bridge:
+        os.close(terminal)
+        seen = b""
+        deadline = time.monotonic() + 60
+        while b"Allow? [y/N]" not in seen and time.monotonic() < deadline:
+            if select.select([controller], [], [], 1)[0]:
+                seen += os.read(controller, 4096)
+        os.write(controller, b"y\n")
+        stdout, _ = bridge.communicate(timeout=60)
+    os.close(controller)
+    assert b"the agent asks to run Bash (request Bash)" in seen
+    assert json.loads(stdout) == {
+        "type": "permission_response",
+        "request_id": "Bash",
+        "behavior": "allow",
+    }
