@@ -129,6 +129,11 @@ class Wire04Channel:
     def read_permission_response(self) -> dict[str, Any] | None:
         from agentproc._permission import read_response
 
+        if self._broker.started:
+            raise RuntimeError(
+                "this turn already waits for permission answers with request_permission(); "
+                "use one way or the other"
+            )
         self._read_directly = True
         return read_response(self._stdin)
 

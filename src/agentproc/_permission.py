@@ -127,6 +127,11 @@ class PermissionBroker:
         self._started = False
         self._ids = itertools.count(1)
 
+    @property
+    def started(self) -> bool:
+        """True once a request waits here: stdin belongs to the broker's reader."""
+        return self._started
+
     def new_request_id(self) -> str:
         return f"agentproc-{next(self._ids)}"
 

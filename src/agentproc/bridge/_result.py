@@ -24,6 +24,12 @@ class RunResult:
     turn, else 1 when the agent sent ``AGENT_ERROR:``, else the process's own status (a
     process killed by signal N reports 128 + N, as a shell does). The turn succeeded
     exactly when it is 0 (see :attr:`ok`).
+
+    Wire 0.4 (:attr:`wire`): after an ``error`` event the code is 1 only when the process
+    exited 0, else the process's own; ``reply`` is ``result.text`` unless partials carried
+    the body (streaming on, any partial forwarded: ``""``); ``session_id`` is the first valid
+    id an event carried, ``""`` when none (the turn's own id is not copied); ``partials``
+    are :class:`~agentproc.bridge.Partial` strings with their role; ``usage`` is set.
     """
 
     reply: str
