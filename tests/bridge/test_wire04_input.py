@@ -85,6 +85,13 @@ async def test_stdin_stays_open_with_permission_and_the_turn_says_so(tmp_path: P
     assert seen["turn"]["permission"] is True
 
 
+async def test_an_agent_that_never_reads_stdin_is_fine(tmp_path: Path) -> None:
+    # The turn line may meet a closed pipe (EPIPE): the bridge ignores it.
+    profile = make_profile(tmp_path, wire="0.4", command="/bin/sh", args=["-c", "exec 0<&-"])
+    turn = await run(profile, "x" * 200_000)
+    assert (turn.result.ok, turn.result.reply, turn.warnings) == (True, "", [])
+
+
 async def test_an_empty_turn_is_refused_without_starting_the_agent(tmp_path: Path) -> None:
     marker = tmp_path / "started"
     profile = make_profile(tmp_path, wire="0.4", command="/bin/sh", args=["-c", f"touch {marker}"])

@@ -129,8 +129,9 @@ async def run_turn(
             raise describe_spawn_failure(exc, launch, profile) from None
         tie.started(process.pid)
         if profile.wire == "0.4":
-            events = _EventAgentProcess(process, profile, launch, note, on_partial, on_stderr)
-            events.approver = on_permission
+            events = _EventAgentProcess(
+                process, profile, launch, note, on_partial, on_stderr, on_permission
+            )
             returncode = await events.run()
             duration = trio.current_time() - started
             return _event_result(profile, events, returncode, notes, duration)
@@ -346,10 +347,18 @@ class _AgentProcess:
 class _EventAgentProcess(_AgentProcess):
     """A wire-0.4 agent: the turn line on stdin, events on stdout, permission answers."""
 
-    approver: Approver | None = None
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self,
+        process: trio.Process,
+        profile: Profile,
+        launch: Launch,
+        note: Warn,
+        on_partial: PartialCallback | None,
+        on_stderr: Callable[[str], object] | None,
+        approver: Approver | None,
+    ) -> None:
+        super().__init__(process, profile, launch, note, on_partial, on_stderr)
+        self.approver = approver
         self.events = EventRules(streaming=self.profile.streaming, warn=self.note)
         self._pending: set[str] = set()
         self._stdin_lock = trio.Lock()
