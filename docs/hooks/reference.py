@@ -57,7 +57,7 @@ def agentproc_reference() -> str:
 def commands_markdown(parser: argparse.ArgumentParser) -> str:
     """The program's usage and options, then a section per command (aliases named in it)."""
     parts = [_usage(parser), _options_table(parser)]
-    for name, aliases, command in _commands(parser):
+    for aliases, command in _commands(parser):
         title = f"`{command.prog}`"
         if aliases:
             title += " (alias " + ", ".join(f"`{alias}`" for alias in aliases) + ")"
@@ -68,13 +68,12 @@ def commands_markdown(parser: argparse.ArgumentParser) -> str:
         parts.append(_options_table(command))
         if command.epilog:
             parts.append(f"```text\n{command.epilog.rstrip()}\n```\n")
-        del name
     return "\n".join(parts)
 
 
 def _commands(
     parser: argparse.ArgumentParser,
-) -> Iterator[tuple[str, list[str], argparse.ArgumentParser]]:
+) -> Iterator[tuple[list[str], argparse.ArgumentParser]]:
     """Each command once, with the other names it answers to, in declaration order."""
     for action in parser._actions:  # argparse has no public list of a parser's commands
         if not isinstance(action, argparse._SubParsersAction):
@@ -85,8 +84,7 @@ def _commands(
             names.setdefault(id(command), []).append(name)
             parsers[id(command)] = command
         for key, command in parsers.items():
-            first, *aliases = names[key]
-            yield first, aliases, command
+            yield names[key][1:], command
 
 
 def _usage(parser: argparse.ArgumentParser) -> str:

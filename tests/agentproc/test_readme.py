@@ -1,23 +1,20 @@
-"""The README's ``agentproc`` section runs as written: agent, local test, test helper."""
+"""The guide docs/guides/agentproc.md runs as written: agent, local test, test helper."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
 import trio
 
 from tests.agentproc.agents import TIMEOUT, agent_env, python3_on_path, run_agent, write_agent
+from tests.docs.pages import DOCS, blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = DOCS / "guides/agentproc.md"
 
 
 def section_blocks() -> list[tuple[str, str]]:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## Writing an agent: `agentproc`")
-    end = text.index("\n## ", start + 1)
-    return re.findall(r"```(\w+)\n(.*?)```", text[start:end], re.S)
+    return blocks(PAGE)
 
 
 def test_the_section_has_an_agent_a_shell_command_and_a_test() -> None:
@@ -55,7 +52,7 @@ async def test_the_in_process_test_passes() -> None:
     blocks = section_blocks()
     agent_source = blocks[0][1].replace("create_profile(handler)", "")
     namespace: dict[str, object] = {}
-    exec(compile(agent_source + blocks[2][1], str(README), "exec"), namespace)
+    exec(compile(agent_source + blocks[2][1], str(PAGE), "exec"), namespace)
     test = namespace["test_handler"]
     assert callable(test)
     with trio.fail_after(TIMEOUT):

@@ -1,11 +1,11 @@
-"""The README's ``agentproc run`` section works as written, with the README's own agent."""
+"""The guide docs/guides/bridge.md (its ``agentproc run`` section) works as written, with
+the agent of docs/guides/agentproc.md."""
 
 from __future__ import annotations
 
 import ast
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -16,27 +16,22 @@ import yaml
 
 from agentproc.bridge import RunResult
 from tests.agentproc.agents import python3_on_path
+from tests.docs.pages import DOCS, blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = DOCS / "guides/bridge.md"
+AGENT_PAGE = DOCS / "guides/agentproc.md"
 
 pytestmark = pytest.mark.slow
 
 
-def blocks(heading: str) -> list[tuple[str, str]]:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(heading)
-    end = text.index("\n## ", start + 1)
-    return re.findall(r"```(\w+)\n(.*?)```", text[start:end], re.S)
-
-
 def bridge_blocks() -> list[tuple[str, str]]:
-    return blocks("## Running an agent from a profile: `agentproc run`")
+    return blocks(PAGE, "## Profiles and `agentproc run`")
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A folder with the README's profile and the agent of its "Writing an agent" section."""
-    agent = blocks("## Writing an agent: `agentproc`")[0][1]
+    """A folder with the guide's profile and the agent of the agentproc guide."""
+    agent = blocks(AGENT_PAGE)[0][1]
     (tmp_path / "agent.py").write_text(agent)
     (tmp_path / "profile.yaml").write_text(bridge_blocks()[0][1])
     return tmp_path
@@ -44,7 +39,7 @@ def project(tmp_path: Path) -> Path:
 
 def env_for(folder: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AGENT_")}
-    env["PATH"] = python3_on_path(folder)  # the README's `python3` is the one with agentproc
+    env["PATH"] = python3_on_path(folder)  # the guide's `python3` is the one with agentproc
     env["API_KEY"] = "k-1"
     return env
 
@@ -91,9 +86,9 @@ async def test_the_python_example_runs(project: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(project)
     monkeypatch.setenv("PATH", env_for(project)["PATH"])
     source = bridge_blocks()[2][1]
-    code = compile(source, str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    code = compile(source, str(PAGE), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     namespace: dict[str, object] = {"print": lambda *_: None}
-    await eval(code, namespace)  # the README's own example
+    await eval(code, namespace)  # the guide's own example
     result = namespace["result"]
     assert isinstance(result, RunResult)
     assert (result.reply, result.session_id, result.partials) == (

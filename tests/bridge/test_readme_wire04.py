@@ -1,11 +1,10 @@
-"""The README's "Wire 0.4 beside 0.1" section works as written: its agent, profile and
-commands, run as a user would."""
+"""The "Wire 0.4 beside 0.1" section of docs/guides/bridge.md works as written: its agent,
+profile and commands, run as a user would."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -14,20 +13,19 @@ from pathlib import Path
 import pytest
 
 from tests.agentproc.agents import python3_on_path
+from tests.docs.pages import DOCS
+from tests.docs.pages import blocks as page_blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = DOCS / "guides/bridge.md"
 
 
 def blocks() -> list[tuple[str, str]]:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## Wire 0.4 beside 0.1")
-    end = text.index("\n## ", start + 1)
-    return re.findall(r"```(\w+)\n(.*?)```", text[start:end], re.S)
+    return page_blocks(PAGE, "## Wire 0.4 beside 0.1")
 
 
 @pytest.fixture
 def lister(tmp_path: Path) -> Path:
-    """The README's agent and hub profile in ``lister/``, as the commands expect."""
+    """The guide's agent and hub profile in ``lister/``, as the commands expect."""
     agent, profile = blocks()[0][1], blocks()[1][1]
     folder = tmp_path / "lister"
     folder.mkdir()
@@ -38,7 +36,7 @@ def lister(tmp_path: Path) -> Path:
 
 def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("AGENT_")}
-    env["PATH"] = python3_on_path(cwd)  # the README's python3 is the one with agentproc
+    env["PATH"] = python3_on_path(cwd)  # the guide's python3 is the one with agentproc
     argv = shlex.split(command.split("#")[0])
     if argv[0] == "agentproc":
         argv = [sys.executable, "-m", "agentproc.cli", *argv[1:]]

@@ -16,6 +16,7 @@ from user_agent_sdk import NonRetryableException
 from user_agent_sdk.runtime import Runtime
 from user_agent_sdk.server import RunningServer, ServerConfig, serve
 
+from ..docs.pages import DOCS
 from ..runtime.support import agents, all_finished, running, settings_for, submit_many
 
 
@@ -203,11 +204,9 @@ async def test_token_fetches_are_counted(server: RunningServer, flavour: str) ->
 
 
 def documented_metrics(prefix: str = "") -> set[str]:
-    """The metric names in the README's tables (first column), of those starting with
-    ``prefix``."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Operating a worker") :]
-    section = section[: section.index("\n## ")]
+    """The metric names in the tables of docs/guides/operations.md (first column), of
+    those starting with ``prefix``."""
+    section = (DOCS / "guides/operations.md").read_text(encoding="utf-8")
     names: set[str] = set()
     for match in re.finditer(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \|", section, re.MULTILINE):
         names.update(name for name in match.groups() if name)

@@ -1,26 +1,24 @@
-"""The README's "Testing your agents" section runs as written, with either fixture."""
+"""The guide docs/guides/testing.md runs as written, with either fixture."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
+from tests.docs.pages import DOCS, blocks
+
 from .suites import run_suite
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = DOCS / "guides/testing.md"
 
 pytestmark = pytest.mark.slow
 
 
 def section_blocks() -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## Testing your agents: `user_agent_sdk.testing`")
-    end = text.index("\n## ", start + 1)
-    blocks: list[tuple[str, str]] = re.findall(r"```(\w+)\n(.*?)```", text[start:end], re.S)
-    assert [language for language, _ in blocks] == ["python"] * 3
-    return [code for _, code in blocks]
+    found = blocks(PAGE)
+    assert [language for language, _ in found] == ["python"] * 3
+    return [code for _, code in found]
 
 
 def test_the_example_passes_with_the_pytest_trio_fixture(tmp_path: Path) -> None:
