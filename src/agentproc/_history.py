@@ -1,8 +1,10 @@
 """Conversation history: one JSONL file per session, safe for concurrent turns.
 
-Every accepted session id names exactly one file directly inside the root: ``/`` (which
-the spec allows, for base64 ids) is written as ``%2F`` and ``%`` is not in the charset, so
-no id can reach outside the root or share a file with another id. Ids that read as
+Every accepted session id names exactly one file directly inside the root: ``%`` is
+written as ``%25`` and ``/`` (which wire 0.1 allows, for base64 ids) as ``%2F``, so no id
+can reach outside the root or share a file with another id. Ids are checked by wire 0.1's
+charset, and while a wire-0.4 turn runs also by 0.4's rule (any text but ``/``, ``\\``,
+control characters, ``.`` and ``..``: ``"org:proj thread-42"`` is a 0.4 id). Ids that read as
 relative paths (a ``.`` or ``..`` segment) are refused all the same. Appends take an exclusive
 ``flock`` and put the whole batch down with one ``write`` on an ``O_APPEND`` descriptor;
 reads take a shared lock, so a reader never sees half a batch.
@@ -21,7 +23,12 @@ from pathlib import Path
 import attrs
 import cattrs
 
-from agentproc._session_id import SESSION_ID_CHARSET, is_valid_session_id
+from agentproc._session_id import (
+    SESSION_ID_CHARSET,
+    is_valid_event_session_id,
+    is_valid_session_id,
+)
+from agentproc._wire_in_use import wire_in_use
 
 _NAME_MAX = 255  # bytes in one file name on the usual Linux and macOS file systems
 
@@ -80,7 +87,14 @@ def session_file_path(session_id: str, base_dir: str | os.PathLike[str] | None =
     or a character outside the spec's charset), reads as a relative path (``..``,
     ``a/../b``, ``./x``) or is too long to be a file name.
     """
-    if not is_valid_session_id(session_id):
+    wire04 = wire_in_use() == "0.4"
+    if wire04 and not is_valid_session_id(session_id):
+        if not is_valid_event_session_id(session_id):
+            raise ValueError(
+                f"session id {session_id!r} cannot name a history file: it must be non-empty, "
+                "not '.' or '..', without '/', '\\' or control characters"
+            )
+    elif not is_valid_session_id(session_id):
         raise ValueError(
             f"session id {session_id!r} cannot name a history file: it must be non-empty "
             f"and use only {SESSION_ID_CHARSET}"
@@ -92,7 +106,7 @@ def session_file_path(session_id: str, base_dir: str | os.PathLike[str] | None =
             f"session id {session_id!r} cannot name a history file: it reads as a relative "
             "path ('.' or '..' between slashes)"
         )
-    name = session_id.replace("/", "%2F") + ".jsonl"
+    name = session_id.replace("%", "%25").replace("/", "%2F") + ".jsonl"
     if len(name.encode()) > _NAME_MAX:
         raise ValueError(
             f"session id of {len(session_id)} characters is too long to name a history "

@@ -26,6 +26,7 @@ from agentproc._session_id import (
     is_valid_event_session_id,
     normalize_session_id,
 )
+from agentproc._wire_in_use import reset_wire, use_wire
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -195,7 +196,7 @@ class Turn:
         context = attrs.evolve(self._context, _channel=channel)
         with self._handler_scope:
             try:
-                result = await _invoke(self._handler, context, self._event_loop)
+                result = await self._invoke(context)
             except SystemExit as exc:
                 return self._exit_requested(exc)
             except Exception as exc:
@@ -203,6 +204,14 @@ class Turn:
             return await self._deliver(result, out)
         assert self._stop_status is not None  # only stop() cancels this scope
         return self._stop_status
+
+    async def _invoke(self, context: AgentContext) -> object:
+        # The history helpers have no context at hand: they read the wire from here.
+        token = use_wire(context.wire)
+        try:
+            return await _invoke(self._handler, context, self._event_loop)
+        finally:
+            reset_wire(token)
 
     async def _deliver(self, result: object, out: _Out) -> int:
         if out.turn_failed:

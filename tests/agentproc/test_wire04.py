@@ -419,3 +419,37 @@ def _wait(agent: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
     assert agent.stderr is not None
     agent.wait(timeout=TIMEOUT)  # stdin stays open: the agent exits on its own
     return agent.stdout.read(), agent.stderr.read()
+
+
+# -- history with wire-0.4 session ids ------------------------------------------------------
+
+
+async def test_history_takes_04_ids_during_a_04_turn_and_keeps_01_rules_otherwise(
+    tmp_path: Path,
+) -> None:
+    from agentproc import HistoryEntry, append_history, load_history
+
+    def handler(ctx: AgentContext) -> str:  # a sync handler: its thread sees the wire too
+        append_history(ctx.session_id, [HistoryEntry("user", ctx.message)], tmp_path)
+        append_history("a%2Fb", [HistoryEntry("user", "percent")], tmp_path)
+        append_history("a/b", [HistoryEntry("user", "slash")], tmp_path)
+        return "|".join(e.content for e in load_history(ctx.session_id, tmp_path))
+
+    context = AgentContext(message="hi", session_id="org:proj thread-42", wire="0.4")
+    outcome = await run_handler(handler, context)
+    assert (outcome.exit_status, outcome.reply) == (0, "hi"), outcome.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "a%252Fb.jsonl",  # "%" is encoded, so it cannot meet "a/b" in "a%2Fb.jsonl"
+        "a%2Fb.jsonl",
+        "org:proj thread-42.jsonl",
+    ]
+    with pytest.raises(ValueError, match="name a history file"):
+        load_history("org:proj thread-42", tmp_path)  # outside a 0.4 turn: 0.1's charset
+    for bad in ("a/../b", "..", "nul\x00"):
+
+        def refused(ctx: AgentContext, bad: str = bad) -> str:
+            return str(load_history(bad, tmp_path))
+
+        failed = await run_handler(refused, context)
+        assert failed.exit_status == 1
+        assert "cannot name a history file" in failed.stderr
