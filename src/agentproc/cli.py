@@ -58,6 +58,7 @@ examples:
   agentproc run -p profile.yaml --prompt "and now?" --session SESSION_ID
   agentproc run -p profile.yaml --prompt hi --json --env MODEL=small
   agentproc run -p hub/echo-agent/profile.yaml --wire 0.4 --prompt hi
+  agentproc --profile hub/echo-agent/profile.yaml --prompt hi   (the protocol CLI's form)
   agentproc run -p profile.yaml --prompt "tidy up" --allow Read --allow Grep
 """
 
@@ -100,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="the user's message (default: read from stdin, trailing newlines removed)",
     )
+    run.add_argument(
+        "--stdin",
+        action="store_true",
+        help="read the message from stdin (what happens anyway without --prompt)",
+    )
+    run.add_argument("--image-url", default="", metavar="URL", help="an image attachment")
+    run.add_argument("--file-url", default="", metavar="URL", help="a file attachment")
     run.add_argument(
         "--session",
         default="",
@@ -161,7 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``agentproc`` console script; returns the exit status."""
+    """Entry point of the ``agentproc`` console script; returns the exit status.
+
+    ``agentproc --profile P --prompt T`` (the protocol's own CLI, no subcommand) means
+    ``agentproc run --profile P --prompt T``.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and (argv[0] in ("-p", "--profile") or argv[0].startswith("--profile=")):
+        argv = ["run", *argv]
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
@@ -186,6 +201,8 @@ def _run(args: argparse.Namespace) -> int:
             session_id=args.session,
             session_name=args.session_name,
             from_user=args.from_user,
+            image_url=args.image_url,
+            file_url=args.file_url,
         )
         return trio.run(_turn, profile, turn, args.json, _approver(args))
     except ProfileError as exc:

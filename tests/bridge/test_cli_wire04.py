@@ -140,3 +140,17 @@ def test_at_a_terminal_the_user_is_asked_and_their_answer_is_sent(tmp_path: Path
         "request_id": "Bash",
         "behavior": "allow",
     }
+
+
+def test_the_protocol_clis_form_and_its_attachment_flags_work(tmp_path: Path) -> None:
+    record = tmp_path / "record.json"
+    path = write_profile(tmp_path, events_agent(env={"EVENTS_RECORD": str(record)}))
+    done = agentproc(
+        "--profile", str(path), "--prompt", "@record", "--image-url", "https://i", "--file-url",
+        "https://f",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(record.read_text())["turn"]["attachments"] == [
+        {"kind": "image", "url": "https://i"},
+        {"kind": "file", "url": "https://f"},
+    ]
