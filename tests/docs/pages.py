@@ -40,7 +40,7 @@ class Block:
 
 
 def pages() -> list[Path]:
-    return sorted(DOCS.rglob("*.md"))
+    return [README, *sorted(DOCS.rglob("*.md"))]
 
 
 def page_blocks(page: Path) -> list[Block]:

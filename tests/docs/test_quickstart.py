@@ -1,5 +1,6 @@
-"""The quick start of quickstart.md works as written: its agent, served by `useragent run`
-against `useragent server`, answers `useragent submit --wait` with the output shown."""
+"""The quick start of quickstart.md, and of README.md (the same blocks), works as written:
+its agent, served by `useragent run` against `useragent server`, answers `useragent submit
+--wait` with the output shown."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .pages import DOCS, blocks
+from .pages import DOCS, README, blocks
 
 PAGE = DOCS / "quickstart.md"
 
@@ -31,6 +32,10 @@ def useragent(words: list[str]) -> list[str]:
 
 def test_the_quick_start_has_an_agent_commands_and_the_output() -> None:
     assert [language for language, _ in quick_start()] == ["python", "bash", "text"]
+
+
+def test_the_readme_shows_the_same_quick_start() -> None:
+    assert blocks(README, "## Quick start: an agent, a server, a task") == quick_start()
 
 
 @pytest.fixture
