@@ -126,3 +126,14 @@ def test_every_public_exception_is_on_the_exceptions_page() -> None:
             value = getattr(module, name)
             if isinstance(value, type) and issubclass(value, Exception):
                 assert re.search(rf"`[\w.]+\.{name}`", text), f"{module_name}.{name}"
+
+
+def test_docstrings_in_rest_are_rendered_as_markdown() -> None:
+    pytest.importorskip("griffe")  # installed with the docs extra
+    spec = importlib.util.spec_from_file_location("griffe_rst", DOCS / "hooks" / "griffe_rst.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = "Use ``serve``: :class:`~a.b.Runtime`, :func:`x.y` and :attr:`the limit <a.B.c>`::"
+    assert module.rst_to_markdown(text) == "Use `serve`: `Runtime`, `x.y` and `the limit`:"
