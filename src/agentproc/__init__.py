@@ -12,7 +12,8 @@ and reads the answer from stdout, in the same wire. This package is the agent si
     create_profile(handler)
 
 Public names: :func:`create_profile`, :class:`AgentContext`, :class:`AgentResult`,
-:class:`ProtocolError`, :class:`Attachment`, :class:`PermissionDecision`, :func:`load_history`,
+:class:`ProtocolError` (and :class:`AgentprocError`, the base of every error of agentproc
+and agentproc.bridge), :class:`Attachment`, :class:`PermissionDecision`, :func:`load_history`,
 :func:`append_history`, :class:`HistoryEntry` and :func:`session_file_path`; the
 in-process test helper is :func:`agentproc.testing.run_handler`.
 """
@@ -20,6 +21,7 @@ in-process test helper is :func:`agentproc.testing.run_handler`.
 from typing import TYPE_CHECKING, Any
 
 from agentproc._context import PROTOCOL_VERSION, AgentContext, Attachment
+from agentproc._errors import AgentprocError
 from agentproc._permission import PermissionDecision
 from agentproc._profile import create_profile
 from agentproc._result import AgentResult, ProtocolError
@@ -50,6 +52,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "AgentContext",
     "AgentResult",
+    "AgentprocError",
     "Attachment",
     "HistoryEntry",
     "PermissionDecision",

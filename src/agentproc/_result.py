@@ -7,6 +7,8 @@ from typing import Any
 
 import attrs
 
+from agentproc._errors import AgentprocError
+
 
 @attrs.frozen
 class AgentResult:
@@ -31,7 +33,7 @@ class AgentResult:
     usage: Mapping[str, Any] | None = None
 
 
-class ProtocolError(Exception):
+class ProtocolError(AgentprocError):
     """Raise from a handler to end the turn with an error the user should read.
 
     The SDK writes the message as one ``AGENT_ERROR:`` line (0.1) or ``error`` event (0.4;

@@ -10,8 +10,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._errors import UserAgentError
     from ._registry import (
         AgentSpec,
+        Injection,
         RegistrationError,
         Registry,
         TaskContext,
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
         ExecutionRecord,
         NonRetryableException,
         Runtime,
+        open_runtime,
         running,
         serve,
     )
@@ -32,8 +35,10 @@ if TYPE_CHECKING:
     __version__: str
 
 _HOMES = {
+    "._errors": ("UserAgentError",),
     "._registry": (
         "AgentSpec",
+        "Injection",
         "RegistrationError",
         "Registry",
         "TaskContext",
@@ -47,6 +52,7 @@ _HOMES = {
         "ExecutionRecord",
         "NonRetryableException",
         "Runtime",
+        "open_runtime",
         "running",
         "serve",
     ),
@@ -59,14 +65,17 @@ __all__ = [
     "ConfigError",
     "ExecutionObserver",
     "ExecutionRecord",
+    "Injection",
     "NonRetryableException",
     "RegistrationError",
     "Registry",
     "Runtime",
     "Settings",
     "TaskContext",
+    "UserAgentError",
     "__version__",
     "load_settings",
+    "open_runtime",
     "register_user_agent",
     "running",
     "serve",

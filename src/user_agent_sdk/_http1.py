@@ -33,6 +33,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import attrs
 
+from ._errors import UserAgentError
+
 MAX_HEAD_BYTES = 64 * 1024
 """The longest message head either side accepts (start line and header lines with their
 CRLFs, and the empty line that ends them); also the most a trailer section may hold."""
@@ -57,7 +59,7 @@ Receive = Callable[[], Awaitable[bytes]]
 """Returns the next bytes the peer sent; ``b""`` once the stream has ended."""
 
 
-class ProtocolError(Exception):
+class ProtocolError(UserAgentError):
     """The peer sent something that is not HTTP/1.1 this module accepts."""
 
     def __init__(self, message: str, status: int = 400) -> None:
@@ -65,7 +67,7 @@ class ProtocolError(Exception):
         self.status = status
 
 
-class PeerClosed(Exception):
+class PeerClosed(UserAgentError):
     """The stream ended before the message did."""
 
 

@@ -32,12 +32,13 @@ from typing import Any, TypeVar, overload
 
 import attrs
 
+from ._errors import UserAgentError
 from .conductor import JsonObject, Task
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class RegistrationError(TypeError):
+class RegistrationError(TypeError, UserAgentError):
     """A handler or a decorator argument the runtime cannot work with; the message says which."""
 
 

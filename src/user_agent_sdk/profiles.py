@@ -60,13 +60,14 @@ from agentproc.bridge import (
     run_turn,
 )
 
+from ._errors import UserAgentError
 from ._registry import AgentSpec, Registry, make_spec, register_user_agent
 from .runtime import NonRetryableException
 
 log = logging.getLogger("user_agent_sdk.profiles")
 
 
-class AgentTurnFailed(Exception):
+class AgentTurnFailed(UserAgentError):
     """The agent reported an error, failed, or ran out of time; the server retries the task."""
 
 

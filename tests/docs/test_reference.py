@@ -112,6 +112,7 @@ PUBLIC_MODULES = (
     "user_agent_sdk.conductor",
     "user_agent_sdk.config",
     "user_agent_sdk.history",
+    "user_agent_sdk.profiles",
     "user_agent_sdk.runtime",
     "agentproc",
     "agentproc.bridge",

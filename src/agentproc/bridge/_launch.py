@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 
 from agentproc import PROTOCOL_VERSION, Attachment
+from agentproc._errors import AgentprocError
 from agentproc._session_id import (
     explain_invalid_event_session_id,
     explain_invalid_session_id,
@@ -84,7 +85,7 @@ class TurnInput:
     attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_attachments)
 
 
-class LaunchError(Exception):
+class LaunchError(AgentprocError):
     """The agent process could not be started; nothing ran.
 
     ``exit_code`` is what a shell would report: 127 when the command was not found, 126

@@ -31,6 +31,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from agentproc._errors import AgentprocError
 from agentproc.bridge import _strict as strict
 from agentproc.bridge._expand import expand_env_refs
 
@@ -46,7 +47,7 @@ DEFAULT_TRUNCATION_SUFFIX = "\n\n…(truncated)"
 Warn = Callable[[str], None]
 
 
-class ProfileError(ValueError):
+class ProfileError(ValueError, AgentprocError):
     """A profile that cannot be used; the message names the file, the key and the fix."""
 
 

@@ -13,13 +13,14 @@ import attrs
 from rich.console import Console
 from rich.text import Text
 
+from .._errors import UserAgentError
 from ..history import Execution, HistoryError, HistoryStore
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-class Unavailable(Exception):
+class Unavailable(UserAgentError):
     """The history cannot be read; the message says why (printed with the command name)."""
 
 

@@ -15,6 +15,7 @@ import trio
 
 from agentproc.bridge import ProfileError
 
+from .._errors import UserAgentError
 from .._registry import AgentSpec, RegistrationError, collecting
 from ..conductor import AuthenticationError
 from ..config import ConfigError, Settings, load_settings
@@ -44,7 +45,7 @@ thread that returns waits at most this long for the event loop thread to let go 
 GIL, instead of up to 5 ms, which on 10 ms handlers cost a sixth of the throughput."""
 
 
-class ScriptError(Exception):
+class ScriptError(UserAgentError):
     """The agents cannot be loaded (script or profile); ``code`` is the exit code to use."""
 
     def __init__(self, message: str, code: int = EXIT_USAGE) -> None:

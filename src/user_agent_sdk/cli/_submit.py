@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from .._errors import UserAgentError
 from ..conductor import Workflow, WorkflowStatus, from_json_obj
 from . import _errors
 
@@ -23,7 +24,7 @@ IN_FLIGHT = 32
 """Requests in flight at once while submitting or waiting."""
 
 
-class SubmitError(Exception):
+class SubmitError(UserAgentError):
     """A problem the user can fix; the message says which."""
 
 

@@ -15,7 +15,7 @@ from ._models import (
     Workflow,
     WorkflowStatus,
 )
-from ._tokens import Credentials, OAuth2ClientCredentials, OrkesKey
+from ._tokens import Credentials, IssuedToken, OAuth2ClientCredentials, OrkesKey
 
 __all__ = [
     "AKABOT",
@@ -26,6 +26,7 @@ __all__ = [
     "ConductorError",
     "Credentials",
     "Flavour",
+    "IssuedToken",
     "JsonObject",
     "OAuth2ClientCredentials",
     "OrkesKey",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from .._errors import UserAgentError
 
-class ConductorError(Exception):
+
+class ConductorError(UserAgentError):
     """A request to the task server did not succeed; the message says which and why."""
 
 

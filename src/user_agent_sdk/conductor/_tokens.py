@@ -28,6 +28,8 @@ _ORKES_TOKEN_TTL_S = 45 * 60.0
 
 @attrs.frozen
 class IssuedToken:
+    """A token :meth:`Credentials.fetch_token` got from the server, and how long it lasts."""
+
     value: str = attrs.field(repr=False)
     lifetime_s: float
     """Seconds it stays valid from when it was issued."""

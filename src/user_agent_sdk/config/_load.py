@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._errors import UserAgentError
 from ..conductor import (
     AKABOT,
     CONDUCTOR,
@@ -32,7 +33,7 @@ CA_BUNDLE_ENV = "USERAGENT_CA_BUNDLE"
 """A PEM file of CAs to trust for https, when ``credentials.json`` names no ``caBundle``."""
 
 
-class ConfigError(Exception):
+class ConfigError(UserAgentError):
     """The configuration cannot be used; the message names the file or variable and the field."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from .._errors import UserAgentError
 
-class HistoryError(Exception):
+
+class HistoryError(UserAgentError):
     """The history database cannot be used as it is: it is missing, is not an execution
     history, was written by a newer version, or its file cannot be created.
 

@@ -1,24 +1,28 @@
 """The worker runtime: agents served from a trio nursery tree.
 
-Start it inside a trio program::
+Start it inside a trio (or asyncio) program::
 
-    async with trio.open_nursery() as nursery:
-        runtime = await nursery.start(serve, settings, [spec])
-        ...                           # the agents are polling
-        nursery.cancel_scope.cancel()  # drains: running tasks finish within the grace
+    async with open_runtime(settings, [spec]) as runtime:
+        ...  # the agents are polling; leaving the block drains them within the grace
+
+or, in a nursery of the program's, ``runtime = await nursery.start(serve, settings,
+[spec])``; cancelling that nursery drains it.
 """
 
-from ._agent import AgentStats
+from ._agent import AgentRunner, AgentStats
 from ._clock import PreciseClock, run_with_precise_timers
-from ._embed import running
+from ._embed import open_runtime, running
 from ._errors import NonRetryableException
+from ._invoke import Agent
 from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
 from ._refusals import AgentFailed
 from ._runtime import Runtime, resolve_agents, serve
 
 __all__ = [
+    "Agent",
     "AgentFailed",
+    "AgentRunner",
     "AgentStats",
     "ExecutionObserver",
     "ExecutionRecord",
@@ -26,6 +30,7 @@ __all__ = [
     "PreciseClock",
     "Runtime",
     "TaskLogger",
+    "open_runtime",
     "resolve_agents",
     "run_with_precise_timers",
     "running",

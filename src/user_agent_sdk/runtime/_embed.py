@@ -1,4 +1,6 @@
-"""``async with running(settings, agents)``: the runtime inside a trio or an asyncio program.
+"""``async with open_runtime(settings, agents)``: the runtime inside a trio or an asyncio program.
+
+:func:`running` is the same function under its first name.
 
 Under trio the runtime runs in a nursery of the caller's. Under asyncio it runs in a
 trio event loop on a thread of its own, and the agents' asyncio handlers run as tasks of
@@ -29,7 +31,7 @@ from ._runtime import Runtime, serve
 
 
 @asynccontextmanager
-async def running(
+async def open_runtime(
     settings: Settings,
     agents: Iterable[AgentSpec],
     *,
@@ -37,12 +39,23 @@ async def running(
 ) -> AsyncIterator[Runtime]:
     """Serve ``agents`` while the block runs; on leaving it, drain them and return.
 
-    Works under trio and under asyncio (found with :mod:`sniffio`). The block begins
-    once every agent is polling and gets the :class:`Runtime` (:meth:`Runtime.stop` and
-    :meth:`Runtime.abort` may be called from any thread). Leaving the block, normally or
-    by an exception, drains as :func:`serve` does on cancellation: polling stops,
-    running tasks get ``settings.grace_s`` seconds, their results are sent. A
-    cancellation of the asyncio task waiting for the drain aborts it instead.
+    ``async with open_runtime(settings, agents) as runtime:`` gives the block the
+    :class:`Runtime`, typed (``await nursery.start(serve, ...)`` returns it as ``Any``, as
+    trio types :meth:`trio.Nursery.start`). Works under trio and under asyncio (found
+    with :mod:`sniffio`). The block begins once every agent is polling.
+    :meth:`Runtime.stop` and :meth:`Runtime.abort` may be called from any thread.
+
+    Leaving the block, however it is left, drains as cancelling :func:`serve` does:
+    polling stops, running tasks get ``settings.grace_s`` seconds to finish, then are
+    cancelled and reported ``FAILED`` (retryable, another worker gets them), and every
+    result is sent before the ``async with`` statement completes. That holds when the
+    block is left by an exception or by a cancellation too (under trio a cancel scope
+    around the block, such as :func:`trio.fail_after`, under asyncio the task being
+    cancelled): the drain is shielded, so it may outlast a deadline by up to the grace
+    (plus the poll in flight and the final send), and the exception or cancellation
+    propagates once it is done. For a shorter drain call ``runtime.stop(grace)`` in the
+    block, for none ``runtime.abort()``. Under asyncio, a cancellation of the task while
+    it waits for the drain aborts the drain.
 
     Raises what :func:`serve` raises: at entry when the agents cannot start (no agent id,
     credentials refused), at exit :class:`AgentFailed` when an agent had stopped on its own.
@@ -66,9 +79,13 @@ async def running(
             raise single from None
         return
     if library != "asyncio":
-        raise RuntimeError(f"running() works under trio or asyncio, not {library}")
+        raise RuntimeError(f"open_runtime() works under trio or asyncio, not {library}")
     async with _on_own_thread(settings, list(agents), observer) as runtime:
         yield runtime
+
+
+running = open_runtime
+"""The first name of :func:`open_runtime`, kept for the programs that use it."""
 
 
 @asynccontextmanager

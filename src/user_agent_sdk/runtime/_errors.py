@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from .._errors import UserAgentError
 
-class NonRetryableException(Exception):
+
+class NonRetryableException(UserAgentError):
     """Fail the task for good: the server reports it ``FAILED_WITH_TERMINAL_ERROR``.
 
     Raise it when another attempt cannot succeed (bad input, a missing permission);

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from .._errors import UserAgentError
 from ..conductor import AuthenticationError, ConductorError, RequestRejected
 
 log = logging.getLogger("user_agent_sdk.runtime")
@@ -25,7 +26,7 @@ ANSWER_BYTES = 32 * 1024 * 1024
 for a few at a time (the client refuses answers past 256 MiB)."""
 
 
-class AgentFailed(Exception):
+class AgentFailed(UserAgentError):
     """An agent stopped serving: the server refuses every request it could make.
 
     The message names the agent, the request and the server's answer. :func:`serve

@@ -25,6 +25,7 @@ from typing import TypeVar
 
 import trio
 
+from .._errors import UserAgentError
 from ..runtime._measures import Histogram
 
 log = logging.getLogger("user_agent_sdk.server")
@@ -32,7 +33,7 @@ log = logging.getLogger("user_agent_sdk.server")
 T = TypeVar("T")
 
 
-class CommitFailed(Exception):
+class CommitFailed(UserAgentError):
     """The shared transaction could not be committed; none of its writes happened."""
 
 

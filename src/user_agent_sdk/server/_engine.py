@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 import attrs
 import trio
 
+from .._errors import UserAgentError
 from ..conductor import (
     JsonObject,
     Task,
@@ -95,11 +96,11 @@ class Submission:
 _EXPIRY_BATCH = 500
 
 
-class TaskNotFound(LookupError):
+class TaskNotFound(LookupError, UserAgentError):
     """No task has that id."""
 
 
-class DuplicateResult(ValueError):
+class DuplicateResult(ValueError, UserAgentError):
     """A batch holds two results for one task."""
 
 

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import trio
 
+from .._errors import UserAgentError
 from .._http1 import (
     MAX_HEAD_BYTES,
     MessageReader,
@@ -94,7 +95,7 @@ class Response:
         return cls(204)
 
 
-class HTTPError(Exception):
+class HTTPError(UserAgentError):
     """A request the server refuses; ``message`` is shown to the client and logged."""
 
     def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
