@@ -137,11 +137,28 @@ async def test_history_records_what_the_runtime_served(
     assert [words[1:] for words in printed] == [("check", "ValueError: negative")]
 
 
+async def test_embedding_with_open_runtime_serves_a_task_and_drains(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    page = GUIDES / "embedding.md"
+    source = code(page, 0)
+    assert "open_runtime(" in source
+    assert source.endswith("trio.run(main)\n")
+    with conductor_at(server, monkeypatch, tmp_path):
+        namespace = run_page_code(source.removesuffix("trio.run(main)\n"), page)
+        async with httpx.AsyncClient(base_url=server.api_url) as http:
+            workflow_id = (await http.post("/workflow/double", json={"n": 21})).text
+            with trio.fail_after(10):
+                await namespace["main"]()  # returns once it has served the task, drained
+            workflow = (await http.get(f"/workflow/{workflow_id}")).json()
+    assert (workflow["status"], workflow["output"]) == ("COMPLETED", {"result": 42})
+
+
 async def test_embedding_in_trio_serves_and_drains(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     page = GUIDES / "embedding.md"
-    source = code(page, 1)
+    source = code(page, 2)
     assert source.endswith("trio.run(main)\n")
     with conductor_at(server, monkeypatch, tmp_path):
         namespace = run_page_code(source.removesuffix("trio.run(main)\n"), page)
@@ -153,7 +170,7 @@ async def test_embedding_in_asyncio_serves_beside_an_aiohttp_app(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     page = GUIDES / "embedding.md"
-    source = code(page, 0)
+    source = code(page, 1)
     wait_forever = "await asyncio.Event().wait()"
     assert wait_forever in source
     assert '"127.0.0.1", 8000' in source
