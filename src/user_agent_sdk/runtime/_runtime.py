@@ -31,7 +31,8 @@ one connection per agent), so more would only cost the server sockets."""
 
 
 class Runtime:
-    """A running set of agents: what ``nursery.start(serve, ...)`` returns.
+    """A running set of agents: what ``async with open_runtime(...)`` gives its block and
+    ``nursery.start(serve, ...)`` returns.
 
     Stop it gracefully with :meth:`stop` (or by cancelling the nursery that runs
     :func:`serve`), at once with :meth:`abort`. Both may be called from any thread (an
@@ -250,7 +251,9 @@ async def serve(
     """Serve ``agents`` against the server of ``settings`` until stopped.
 
     Start it with ``runtime = await nursery.start(serve, settings, agents)``: ``start``
-    returns once every agent is polling, with the :class:`Runtime` handle. Cancelling
+    returns once every agent is polling, with the :class:`Runtime` handle (typed ``Any``,
+    as trio types ``start``: annotate ``runtime: Runtime``, or use
+    :func:`~user_agent_sdk.open_runtime`, whose block gets it typed). Cancelling
     the nursery drains the runtime before the cancellation completes: polling stops,
     running tasks get ``settings.grace_s`` seconds to finish, then are cancelled and
     reported ``FAILED`` (retryable), and their results are sent. ``runtime.stop()``
