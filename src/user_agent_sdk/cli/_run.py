@@ -42,7 +42,7 @@ EXIT_ABORTED = 130
 SYNC_SWITCH_INTERVAL_S = 0.0005
 """The GIL switch interval while sync handlers run (Python's default is 5 ms): a handler
 thread that returns waits at most this long for the event loop thread to let go of the
-GIL, instead of up to 5 ms, which on 10 ms handlers cost a sixth of the throughput."""
+GIL, instead of up to 5 ms, a large share of a short handler's time."""
 
 
 class ScriptError(UserAgentError):

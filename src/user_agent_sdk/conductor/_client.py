@@ -321,8 +321,8 @@ class ConductorClient:
         tasks: list[Task] = []
         for start in range(0, len(items), _DECODE_CHUNK):
             if start:
-                # Reading a task costs ~40 us: a long answer read in one go would hold
-                # up every timer due meanwhile (handlers' sleeps) for milliseconds.
+                # A long answer read in one go would hold up every timer due meanwhile
+                # (handlers' sleeps) for milliseconds.
                 await trio.lowlevel.checkpoint()
             tasks.extend(_task(item) for item in items[start : start + _DECODE_CHUNK])
         return BatchAnswer(tasks, unknown)

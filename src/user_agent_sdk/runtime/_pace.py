@@ -10,8 +10,7 @@ ROUND_TRIPS_COVERED = 4.0
 """The reserve covers the slots that free up during this many round trips: a result
 waits for the request in flight, then makes its own trip, before its replacement is in;
 tasks asked for count as held from the moment they are asked for, and round trips under
-load vary by 2x. With 3, sync slots found the buffer empty on 15% of their returns in
-``benchmarks/runtime_throughput.py`` (c); with 4 and a 3x limit, 7%, and ~8% more tasks/s."""
+load vary by 2x (``benchmarks/README.md`` has how 3 and 4 compared)."""
 LIMIT_PER_SLOT = 3
 """The reserve is at most this many tasks per slot."""
 
@@ -20,21 +19,18 @@ class Pace:
     """Smoothed handler time and recent slow round trip of one agent; :meth:`reserve` from them.
 
     A worker that asks for a task only once a slot is idle leaves that slot idle for a
-    round trip per task: with 10 ms handlers and a 2 ms round trip, a sixth of its
-    capacity. Holding a few leased tasks in reserve hides the trip. The reserve is what
+    round trip per task: with handlers a few times longer than a round trip, a large
+    share of its capacity. Holding a few leased tasks in reserve hides the trip. The reserve is what
     the slots use up in :data:`ROUND_TRIPS_COVERED` round trips, at most
     :data:`LIMIT_PER_SLOT` times the number of slots (a batch's answer can be a round trip
     late while the slots drain the buffer); with handlers much longer than a round trip
     it is zero, so a slow agent never sits on tasks that another worker could start.
 
     The round trip it plans for is the slowest of about the last second, not the average:
-    the buffer has to outlast the slow trips. Under load on two cores, trips of 3-4 ms
-    were interrupted every few hundred milliseconds by one of 10-15 ms (the server
-    copying its WAL into the database file inside a commit, since mostly moved to a
-    thread; the server or the worker waiting for a core), which drained a reserve sized
-    for the average, and slots sat idle 3% of their time (``benchmarks/bench_peers.py``
-    (b), (c); sized for the slow trips: 0.3-0.5%, and 2-3% more tasks/s). A trip longer than the
-    estimate replaces it at once; otherwise the estimate halves every
+    the buffer has to outlast the slow trips. Under load, short trips are interrupted now
+    and then by one several times longer (the server or the worker waiting for a core, a
+    database checkpoint), which drains a reserve sized for the average and leaves slots
+    idle. A trip longer than the estimate replaces it at once; otherwise the estimate halves every
     :data:`SLOW_TRIP_HALF_LIFE_S` seconds, down to no less than the latest trip.
     """
 

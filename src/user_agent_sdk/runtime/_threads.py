@@ -1,16 +1,16 @@
 """A worker slot's own thread for sync handlers.
 
-``trio.to_thread.run_sync`` costs about 0.25 ms of CPU per call (a capacity limiter, a
-thread-cache hand-off, a copied context, a cancellable wait), as much as everything else
-a task costs this runtime. A slot runs one handler at a time, so it can keep one thread
+``trio.to_thread.run_sync`` takes a capacity limiter, a thread-cache hand-off, a copied
+context and a cancellable wait per call: as much CPU as everything else a task costs
+this runtime. A slot runs one handler at a time, so it can keep one thread
 of its own and hand it each call through a queue; the slots' threads share one
 :class:`Returns`, so calls that return together wake the event loop once.
 
 A call that returns on a busy worker used to wait for the event loop twice before the
 slot's next call began: once to hand its result back, once for the slot to hand the
-next call over (~2 ms per call at 2,400 calls/s on 2 cores, a fifth of a 10 ms
-handler). With a ``follow`` function the thread asks, the moment a call returns, for the
-next call itself (the agent runner gives it the next leased task, if one is waiting),
+next call over, a large share of a short handler's time. With a ``follow`` function the
+thread asks, the moment a call returns, for the next call itself (the agent runner gives
+it the next leased task, if one is waiting),
 starts it at once, and tells trio both things in one hand-back: what returned, and what
 it went on to (:attr:`Returned.followed`). The slot's trio task stays the owner of every
 call; it only learns of a follow-up a moment after it began.

@@ -2,8 +2,8 @@
 
 In WAL mode every commit appends pages to the ``-wal`` file, and by default the commit
 that takes it past 1,000 pages also copies them back into the database file and syncs
-it: 8-16 ms on the benchmark machine, about ten times a second under load, with the
-event loop (every request) stopped meanwhile (p99 commit 14.6 ms).
+it, several milliseconds at a time and many times a second under load, with the event
+loop (every request) stopped meanwhile. ``benchmarks/README.md`` has the measurements.
 
 :class:`Checkpointer` turns that off on the server's connection. At most every
 :data:`CHECKPOINT_EVERY_S` while there are commits, it copies the WAL with ``PASSIVE``
