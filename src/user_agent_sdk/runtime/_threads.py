@@ -10,10 +10,10 @@ A call that returns on a busy worker used to wait for the event loop twice befor
 slot's next call began: once to hand its result back, once for the slot to hand the
 next call over, a large share of a short handler's time. With a ``follow`` function the
 thread asks, the moment a call returns, for the next call itself (the agent runner gives
-it the next leased task, if one is waiting),
-starts it at once, and tells trio both things in one hand-back: what returned, and what
-it went on to (:attr:`Returned.followed`). The slot's trio task stays the owner of every
-call; it only learns of a follow-up a moment after it began.
+it the next leased task, if one is waiting), starts it at once, and tells trio both
+things in one hand-back: what returned, and what it went on to
+(:attr:`Returned.followed`). The slot's trio task stays the owner of every call; it only
+learns of a follow-up a moment after it began.
 
 Semantics match ``trio.to_thread.run_sync(..., abandon_on_cancel=True)``: each call runs
 in a copy of the slot task's context (``contextvars``), its exception comes back in its
