@@ -25,7 +25,6 @@ transport is passed in (tests).
 
 from __future__ import annotations
 
-import json
 import urllib.request
 import uuid
 from collections import OrderedDict
@@ -37,6 +36,7 @@ import cattrs
 import httpx
 import trio
 
+from .._json import COMPACT
 from ._converter import from_json_obj, to_json_obj
 from ._errors import ConductorError, ServerUnavailable
 from ._models import Task, TaskResult
@@ -431,11 +431,7 @@ def _proxied(url: str) -> bool:
 
 def encode_result(result: TaskResult) -> bytes:
     """The JSON body of ``result``; raises TypeError for output JSON cannot hold."""
-    return _ENCODER.encode(to_json_obj(result)).encode()
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-"""Shared: json.dumps with any option set builds a new encoder on every call."""
+    return COMPACT.encode(to_json_obj(result)).encode()
 
 
 class _HttpxSender:

@@ -25,6 +25,7 @@ from ..conductor import (
     from_json_obj,
     to_json_obj,
 )
+from ..config._urls import OAUTH_TOKEN_PATH
 from ._auth import TokenIssuer
 from ._engine import (
     DuplicateResult,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-OAUTH_TOKEN_PATH = "/realms/user-agent/protocol/openid-connect/token"  # noqa: S105
 MAX_BATCH = 1000
 MAX_POLL_TIMEOUT_MS = 60_000
 

@@ -15,7 +15,6 @@ longest-idle one makes room for a new one.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import socket
@@ -39,6 +38,7 @@ from .._http1 import (
     read_body,
     request_framing,
 )
+from .._json import COMPACT
 from .._nonblocking import READ_SIZE, receive, send_all
 
 log = logging.getLogger("user_agent_sdk.server")
@@ -65,10 +65,6 @@ class Request:
         return values[-1] if values else None
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-"""Shared: json.dumps with any option set builds a new encoder on every call."""
-
-
 @attrs.frozen
 class Response:
     """What a handler answers."""
@@ -82,7 +78,7 @@ class Response:
     @classmethod
     def json(cls, data: Any, status: int = 200) -> Response:
         """A JSON body (compact, UTF-8)."""
-        return cls(status, _ENCODER.encode(data).encode(), "application/json")
+        return cls(status, COMPACT.encode(data).encode(), "application/json")
 
     @classmethod
     def text(cls, text: str, status: int = 200) -> Response:

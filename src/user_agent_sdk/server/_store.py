@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import attrs
 
+from .._json import COMPACT
 from ..conductor import JsonObject, TaskStatus, WorkflowStatus
 
 SCHEMA_VERSION = 1
@@ -246,12 +247,11 @@ def _workflow_row(row: Sequence[Any]) -> WorkflowRow:
     return WorkflowRow(**values)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 """One for every call: json.dumps with any option set builds a new encoder each time."""
 
 
 def _dump(data: JsonObject) -> str:
-    return _ENCODER.encode(data)
+    return COMPACT.encode(data)
 
 
 def _merge_output(stored: str, update: str) -> str:
