@@ -9,9 +9,10 @@ own clock (epoll's millisecond timeouts, rounded up) and on the precise clock
 
 For handlers written for asyncio (b-asyncio): 32 asyncio tasks that only
 ``await asyncio.sleep(0.01)`` on a plain asyncio loop, then the same sleeps each called
-from a trio slot through the runtime's own asyncio loop on its thread (``AsyncioLoop``,
-two thread crossings per call) with the switch interval ``useragent run`` sets, and once
-with Python's default; the median time of each leg of such a call past its 10 ms (to the
+from a trio slot through the runtime's own asyncio loop (``AsyncioLoop``): on trio's
+thread, as ``useragent run`` runs it on Linux, and on a thread of its own (two thread
+crossings per call), each with the switch interval ``useragent run`` sets and once with
+Python's default; the median time of each leg of such a call past its 10 ms (to the
 handler's start, the sleep's lateness, back to trio), 32 at once and alone; and that
 bridge with a handler that returns at once (its cost per call, no sleep).
 
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractContextManager
 from typing import Any
 
 import outcome
@@ -101,15 +103,24 @@ async def _returns_at_once() -> None:
     pass
 
 
+_LOOPS: dict[str, Callable[[], AbstractContextManager[AsyncioLoop]]] = {
+    "on trio's thread": AsyncioLoop.in_trio_thread,
+    "on a thread of its own": AsyncioLoop.on_own_thread,
+}
+"""Where the runtime's own asyncio loop runs: ``useragent run`` uses the first (Linux),
+the second is the design before it and the fallback elsewhere."""
+
+
 def _bridged(
-    handler: Callable[[], Awaitable[None]],
+    handler: Callable[[], Awaitable[None]], where: str
 ) -> Callable[[int], Coroutine[Any, Any, None]]:
     """``total`` calls of ``handler`` from 32 trio slots, each through the runtime's
-    asyncio loop on its own thread, as ``useragent run`` calls an asyncio handler."""
+    asyncio loop (``where``: a key of :data:`_LOOPS`), as ``useragent run`` calls an
+    asyncio handler."""
 
     async def run(total: int) -> None:
         left = total
-        with AsyncioLoop.on_own_thread() as loop:
+        with _LOOPS[where]() as loop:
 
             async def slot() -> None:
                 nonlocal left
@@ -134,7 +145,7 @@ async def _timed_sleep(marks: list[float]) -> None:
     marks.append(time.perf_counter())
 
 
-def _bridge_legs(total: int, slots: int) -> None:
+def _bridge_legs(total: int, slots: int, where: str) -> None:
     """Where a bridged ``asyncio.sleep(0.01)`` call's time goes, ``slots`` at once: the
     medians of its three legs past the 10 ms, with ``useragent run``'s clock and switch
     interval."""
@@ -142,7 +153,7 @@ def _bridge_legs(total: int, slots: int) -> None:
 
     async def run() -> None:
         left = total
-        with AsyncioLoop.on_own_thread() as loop:
+        with _LOOPS[where]() as loop:
 
             async def slot() -> None:
                 nonlocal left
@@ -167,7 +178,7 @@ def _bridge_legs(total: int, slots: int) -> None:
         sys.setswitchinterval(default_interval)
     start, late, back = (statistics.median(leg) * 1e3 for leg in zip(*legs, strict=True))
     print(
-        f"  {slots} at once, medians: trio to the handler's start {start:.2f} ms, "
+        f"  {where}, {slots} at once, medians: trio to the handler's start {start:.2f} ms, "
         f"asyncio.sleep late by {late:.2f} ms, the handler's end back to trio {back:.2f} ms"
     )
 
@@ -208,32 +219,35 @@ def main() -> None:
     _measure("the same on useragent run's clock", args.tasks, _trio_sleeps, driver="precise")
     _measure("threads, time.sleep", args.tasks, _thread_sleeps)
     _measure("asyncio tasks, await asyncio.sleep", args.tasks, _asyncio_sleeps, driver="asyncio")
-    bridged_sleep = _bridged(_sleep_on_asyncio)
-    _measure(
-        "the same from trio through the runtime's asyncio loop (useragent run's clock, "
-        f"switch interval {SYNC_SWITCH_INTERVAL_S * 1e3:g} ms)",
-        args.tasks,
-        bridged_sleep,
-        driver="precise",
-        switch_interval_s=SYNC_SWITCH_INTERVAL_S,
-    )
-    _measure(
-        f"the same, switch interval {sys.getswitchinterval() * 1e3:g} ms (Python's default)",
-        args.tasks,
-        bridged_sleep,
-        driver="precise",
-    )
+    for where in _LOOPS:
+        bridged_sleep = _bridged(_sleep_on_asyncio, where)
+        _measure(
+            f"the same from trio through the runtime's asyncio loop {where} (useragent "
+            f"run's clock, switch interval {SYNC_SWITCH_INTERVAL_S * 1e3:g} ms)",
+            args.tasks,
+            bridged_sleep,
+            driver="precise",
+            switch_interval_s=SYNC_SWITCH_INTERVAL_S,
+        )
+        _measure(
+            f"the same, switch interval {sys.getswitchinterval() * 1e3:g} ms (Python's default)",
+            args.tasks,
+            bridged_sleep,
+            driver="precise",
+        )
     print("where a bridged call's time goes:")
-    _bridge_legs(args.tasks, SLOTS)
-    _bridge_legs(min(args.tasks, 300), 1)
-    _measure(
-        "that bridge, a handler that returns at once "
-        f"(switch interval {SYNC_SWITCH_INTERVAL_S * 1e3:g} ms)",
-        args.tasks,
-        _bridged(_returns_at_once),
-        driver="precise",
-        switch_interval_s=SYNC_SWITCH_INTERVAL_S,
-    )
+    for where in _LOOPS:
+        _bridge_legs(args.tasks, SLOTS, where)
+        _bridge_legs(min(args.tasks, 300), 1, where)
+    for where in _LOOPS:
+        _measure(
+            f"that bridge {where}, a handler that returns at once "
+            f"(switch interval {SYNC_SWITCH_INTERVAL_S * 1e3:g} ms)",
+            args.tasks,
+            _bridged(_returns_at_once, where),
+            driver="precise",
+            switch_interval_s=SYNC_SWITCH_INTERVAL_S,
+        )
 
 
 if __name__ == "__main__":

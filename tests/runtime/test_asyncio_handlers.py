@@ -7,12 +7,15 @@ import asyncio
 import signal
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import anyio
 import httpx
 import pytest
+import sniffio
 import trio
 from aiohttp import web
 
@@ -126,6 +129,56 @@ async def test_a_handler_past_the_grace_is_cancelled_as_an_asyncio_task_is(
     assert seen == ["cancelled"]
     assert found.tasks[0].status is TaskStatus.FAILED
     assert "stopped before the task finished" in (found.tasks[0].reason_for_incompletion or "")
+
+
+async def test_inside_a_handler_asyncio_is_running_and_detected_and_trio_is_not(
+    server: RunningServer, api: httpx.AsyncClient
+) -> None:
+    async def which(input_data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            trio.current_time()
+        except RuntimeError:
+            trio_seen = False
+        else:
+            trio_seen = True
+        return {
+            "sniffio": sniffio.current_async_library(),
+            "anyio": anyio.get_current_task().name is not None,
+            "task": asyncio.current_task() is not None,
+            "trio": trio_seen,
+        }
+
+    ids = await submit_many(api, "which", [{}] * 4)
+    async with support.running(settings_for(server, event_loop="asyncio"), agents(which)):
+        assert sniffio.current_async_library() == "trio"
+        done = await all_finished(api, ids)
+        with pytest.raises(RuntimeError):
+            asyncio.get_running_loop()
+    expected = {"sniffio": "asyncio", "anyio": True, "task": True, "trio": False}
+    assert [found.output for found in done] == [expected] * 4
+
+
+async def test_a_handler_waiting_on_a_thread_and_exiting_leaves_the_runtime_serving(
+    server: RunningServer, api: httpx.AsyncClient
+) -> None:
+    async def threads(input_data: dict[str, Any]) -> dict[str, Any]:
+        if input_data["exit"]:
+            raise SystemExit(3)
+
+        def slow(n: int) -> int:
+            time.sleep(0.05)
+            return n
+
+        return {"n": await asyncio.to_thread(slow, input_data["n"])}
+
+    inputs = [{"n": n, "exit": n == 2} for n in range(6)]
+    ids = await submit_many(api, "threads", inputs, retryCount=0)
+    async with support.running(settings_for(server, event_loop="asyncio"), agents(threads)):
+        done = await all_finished(api, ids)
+    assert [found.output for n, found in enumerate(done) if n != 2] == [
+        {"n": n} for n in (0, 1, 3, 4, 5)
+    ]
+    assert done[2].tasks[0].status is TaskStatus.FAILED
 
 
 # -- the runtime inside an asyncio program ---------------------------------------------

@@ -154,9 +154,9 @@ class Runtime:
                 asyncio_loop: AsyncioLoop | None = None
                 if any(agent.on_asyncio for agent in self.agents):
                     asyncio_loop = (
-                        AsyncioLoop(host_loop)
+                        AsyncioLoop.of_host(host_loop)
                         if host_loop is not None
-                        else own.enter_context(AsyncioLoop.on_own_thread())
+                        else own.enter_context(AsyncioLoop.own())
                     )
                 connections = min(
                     MAX_CONNECTIONS, sum(2 * agent.workers + 8 for agent in self.agents)
