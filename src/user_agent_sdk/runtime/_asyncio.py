@@ -378,9 +378,9 @@ class _PreciseSelector(selectors.EpollSelector):
             self._armed_for = when if self._timer.arm(when) else math.inf
 
     def run_without_waiting(self, loop: asyncio.AbstractEventLoop, iterations: int) -> None:
-        """Run ``loop`` (whose selector this is) without waiting: its I/O and timers
-        are looked at, its ready callbacks run, and so on until an iteration after the
-        first would have waited, at most ``iterations`` iterations. ``run_forever()``,
+        """Run ``loop`` (whose selector this is) without waiting: its I/O (polled once)
+        and timers are looked at, its ready callbacks run, and so on until an iteration
+        after the first would have waited, at most ``iterations`` iterations. ``run_forever()``,
         stopped from here: the loop is running (its asyncio hooks set) only meanwhile."""
         self._stepping = loop
         self._selects = 0
@@ -396,6 +396,10 @@ class _PreciseSelector(selectors.EpollSelector):
             if (timeout != 0 and self._selects > 1) or self._selects >= self._iterations:
                 # The loop would wait, or has run its share: this iteration is its last.
                 self._stepping.stop()
+            if self._selects > 1:
+                # Polled at the step's start; what came since keeps the epoll fd
+                # readable for the next step.
+                return []
             timeout = 0
         elif timeout is not None and timeout > 0:
             self.arm(time.perf_counter() + timeout)
