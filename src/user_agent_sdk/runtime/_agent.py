@@ -57,6 +57,7 @@ from ._observer import ExecutionObserver, ExecutionRecord
 from ._outcome import Outcome, encode, task_result, unserializable
 from ._pace import Pace
 from ._refusals import AgentFailed, LeaseLimit, poll_refusal
+from ._reservations import Reservation, Reservations
 from ._sender import ResultSender
 from ._threads import Returns, SlotThread
 
@@ -178,7 +179,7 @@ class AgentRunner:
         self._task_scopes: set[trio.CancelScope] = set()
         self._running = 0
         self._slots_left = 0
-        self._requested = 0
+        self._reservations = Reservations(released=self._room_grew)
         """Tasks asked for by requests in flight (polls, update-batch, update-v2)."""
         self._outbox: list[tuple[TaskResult, bytes]] = []
         self._exchanging = 0
@@ -290,7 +291,7 @@ class AgentRunner:
         """Tasks to ask for now: idle slots and the reserve, less what is on its way."""
         if self._stopping:
             return 0
-        held = self._running + len(self._buffer) + self._requested
+        held = self._running + len(self._buffer) + self._reservations.total
         return self.agent.workers + self._pace.reserve() - held
 
     def _wake(self) -> None:
@@ -309,9 +310,8 @@ class AgentRunner:
             self._leases.hold(task)
         self._buffer.put(tasks)
 
-    def _unreserve(self, count: int) -> None:
-        """A request that reserved ``count`` tasks (``_requested += count``) has ended."""
-        self._requested -= count
+    def _room_grew(self) -> None:
+        """A request's reservation was released."""
         self._room_changed.set()
 
     # -- polling -----------------------------------------------------------------------
@@ -386,30 +386,29 @@ class AgentRunner:
         # Shielded from stop(): a poll cut short may already have leased tasks that
         # would then sit unseen until their lease ran out. abort() cancels it anyway.
         tasks: list[Task] = []
-        self._requested += width
         started = trio.current_time()
-        try:
-            with trio.CancelScope(shield=True) as scope:
-                self._request_scopes.add(scope)
-                tasks = await self._client.poll(
-                    self.agent.agent_id,
-                    count=width,
-                    worker_id=self.agent.worker_id,
-                    domain=self.agent.spec.domain,
-                    timeout_ms=long_poll_ms,
-                )
-            assert self._sender is not None
-            self._sender.server_answered()
-        except ConductorError as exc:
-            self.measures.poll_failed(trio.current_time() - started, exc)
-            self.poll_error = str(exc)
-            raise
-        else:
-            self.measures.polled(trio.current_time() - started, len(tasks))
-            self.reached, self.poll_error = True, None
-        finally:
-            self._request_scopes.discard(scope)
-            self._unreserve(width)
+        with self._reservations.reserve(width):
+            try:
+                with trio.CancelScope(shield=True) as scope:
+                    self._request_scopes.add(scope)
+                    tasks = await self._client.poll(
+                        self.agent.agent_id,
+                        count=width,
+                        worker_id=self.agent.worker_id,
+                        domain=self.agent.spec.domain,
+                        timeout_ms=long_poll_ms,
+                    )
+                assert self._sender is not None
+                self._sender.server_answered()
+            except ConductorError as exc:
+                self.measures.poll_failed(trio.current_time() - started, exc)
+                self.poll_error = str(exc)
+                raise
+            else:
+                self.measures.polled(trio.current_time() - started, len(tasks))
+                self.reached, self.poll_error = True, None
+            finally:
+                self._request_scopes.discard(scope)
         return tasks
 
     def _poll_failed(self, exc: ConductorError, wait: float, failures: int, last: str) -> str:
@@ -449,14 +448,15 @@ class AgentRunner:
         if self._client.updates_in_batches:
             self._queue_for_exchange(result, body)
         elif not self._stopping and self._client.updates_lease_next and self._room() > 0:
-            self._requested += 1  # reserved before waiting, so the poller does not ask too
+            # Reserved before waiting, so that the poller does not ask for it too.
+            reservation = self._reservations.reserve(1)
             try:
                 await self._posts.acquire()
             except BaseException:
-                self._unreserve(1)
+                reservation.release()
                 raise
             assert self._work is not None
-            self._work.start_soon(self._post_and_lease, result, body)
+            self._work.start_soon(self._post_and_lease, result, body, reservation)
         else:
             await self._sender.send(result, body)
             self._room_changed.set()
@@ -468,9 +468,11 @@ class AgentRunner:
         if self._exchanging < EXCHANGES_IN_FLIGHT:
             self._outbox_changed.set()
 
-    async def _post_and_lease(self, result: TaskResult, body: bytes) -> None:
-        """update-v2 (one task reserved and a post acquired by the caller): post one
-        result; the answer's task, if any, goes to the buffer."""
+    async def _post_and_lease(
+        self, result: TaskResult, body: bytes, reservation: Reservation
+    ) -> None:
+        """update-v2 (a post acquired by the caller, one task reserved in
+        ``reservation``): post one result; the answer's task, if any, goes to the buffer."""
         assert self._sender is not None
         started = trio.current_time()
         task: Task | None = None
@@ -485,7 +487,7 @@ class AgentRunner:
         finally:
             self._request_scopes.discard(scope)
             self._posts.release()
-            self._unreserve(1)
+            reservation.release()
         now = trio.current_time()
         self.measures.updated(now - started, 1, 0 if task is None else 1)
         self._pace.round_trip(now - started, now)
@@ -499,9 +501,9 @@ class AgentRunner:
                     batch = self._take_batch()
                     # Reserved now, with the batch cut, so the room is counted once.
                     count = self._lease_limit.cap(max(0, self._room()), self._client.task_bytes)
-                    self._requested += count
+                    reservation = self._reservations.reserve(count)
                     self._exchanging += 1
-                    exchanges.start_soon(self._exchange, batch, count)
+                    exchanges.start_soon(self._exchange, batch, reservation)
                 elif self._slots_left == 0 and not self._outbox:
                     return
                 else:
@@ -525,10 +527,13 @@ class AgentRunner:
         batch, self._outbox = self._outbox[:taken], self._outbox[taken:]
         return batch
 
-    async def _exchange(self, batch: list[tuple[TaskResult, bytes]], count: int) -> None:
-        """One update-batch request leasing up to ``count`` tasks (reserved by the caller,
-        which also counted up ``_exchanging``)."""
+    async def _exchange(
+        self, batch: list[tuple[TaskResult, bytes]], reservation: Reservation
+    ) -> None:
+        """One update-batch request leasing up to the tasks of ``reservation`` (made by
+        the caller, which also counted up ``_exchanging``)."""
         assert self._sender is not None
+        count = reservation.count
         started = trio.current_time()
         answer: BatchAnswer | None = None
         try:
@@ -565,7 +570,7 @@ class AgentRunner:
         finally:
             self._request_scopes.discard(scope)
             self._exchanging -= 1
-            self._unreserve(count)
+            reservation.release()
             self._outbox_changed.set()
         if answer is None:
             log.info("%s: the server has no update-batch; posting results one by one", self._name)
