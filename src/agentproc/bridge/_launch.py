@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 
 from agentproc import PROTOCOL_VERSION, Attachment
+from agentproc._context import PROTOCOL_VARIABLES
 from agentproc._errors import AgentprocError
 from agentproc._session_id import (
     explain_invalid_event_session_id,
@@ -25,19 +26,6 @@ from agentproc._session_id import (
 )
 from agentproc.bridge._expand import command_tokens, substitute_placeholders
 from agentproc.bridge._profile import Profile
-
-PROTOCOL_VARIABLES = (
-    "AGENT_MESSAGE",
-    "AGENT_SESSION_ID",
-    "AGENT_SESSION_NAME",
-    "AGENT_FROM_USER",
-    "AGENT_STREAMING",
-    "AGENT_PROTOCOL_VERSION",
-    "AGENT_IMAGE_URL",
-    "AGENT_FILE_URL",
-    "AGENT_ATTACHMENTS",
-)
-"""Set by the bridge for every turn; values of the bridge's own environment never leak in."""
 
 INFRA_VARIABLES = (
     "PATH",
