@@ -6,8 +6,9 @@ in one go on the main thread, and nothing in it could reach the run without impo
 first. :func:`create_profile` therefore runs such a handler here, without importing trio,
 when nothing has imported trio yet and the script names no event loop; anything else runs
 on trio as before. The turn reads, writes and exits as a turn on trio does, including
-SIGTERM / SIGINT: a signal that arrives while the handler runs ends the turn with 143 /
-130 and nothing more is written (a handler that never yields cannot be cancelled earlier).
+SIGTERM / SIGINT: a handler that never yields cannot be cancelled, on trio or here, so a
+signal that arrives while it runs is acted on once its answer is written: the process
+then exits with 143 / 130.
 """
 
 from __future__ import annotations
@@ -107,12 +108,12 @@ def answer_at_once(
         except SystemExit as exc:
             status = judge.exit_requested(exc)
         except Exception as exc:
-            status = EXIT_ERROR if latch.status else _failed(exc, judge, channel, events)
+            status = _failed(exc, judge, channel, events)
         else:
-            status = EXIT_OK if latch.status else _deliver(result, judge, channel, events)
+            status = _deliver(result, judge, channel, events)
         finally:
             reset_wire(token)
-    if latch.status is not None:  # stopped while the handler ran: nothing more was written
+    if latch.status is not None:
         return latch.status, True
     events.close()
     if events.failure is not None:
