@@ -8,12 +8,12 @@ protocol and 0.4's loop-free sends are in :mod:`agentproc._event_channel`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from typing import Any
 
 import trio
 
-from agentproc._event_channel import Done, EventChannel, no_permission_channel
+from agentproc._event_channel import Done, EventChannel, NoPermissionChannel
 from agentproc._output import EventWriter
 from agentproc._permission import PermissionDecision, StdinLines
 from agentproc._permission_broker import PermissionBroker
@@ -22,7 +22,7 @@ from agentproc._stdout_writer import StdoutWriter
 OUTPUT_ROLES = (None, "", "output")
 
 
-class Wire01Channel:
+class Wire01Channel(NoPermissionChannel):
     """Wire 0.1: lines go through the turn's :class:`StdoutWriter` task."""
 
     def __init__(self, writer: StdoutWriter) -> None:
@@ -47,17 +47,6 @@ class Wire01Channel:
     @staticmethod
     def _done_or(checkpoint: Any) -> Awaitable[None]:
         return checkpoint() if trio.lowlevel.in_trio_run() else Done()
-
-    def send_permission_request(self, request: Mapping[str, Any]) -> None:
-        raise no_permission_channel()
-
-    def read_permission_response(self) -> dict[str, Any] | None:
-        raise no_permission_channel()
-
-    async def request_permission(
-        self, request: dict[str, Any], deny_after: float | None
-    ) -> PermissionDecision:
-        raise no_permission_channel()
 
 
 class Wire04Channel(EventChannel):

@@ -92,15 +92,8 @@ class EventChannel:
         self._events.emit(self._encode.encode_event(event))
 
 
-class Unawaited01Channel:
-    """Wire 0.1 for a handler that never awaits: what it could send it would have to await,
-    so nothing is sent, as on trio; the permission methods fail as on any 0.1 turn."""
-
-    def send_partial(self, text: str, role: str | None) -> Awaitable[None]:
-        return _unsent("send_partial")
-
-    def send_error(self, text: str) -> Awaitable[None]:
-        return _unsent("send_error")
+class NoPermissionChannel:
+    """Wire 0.1's permission methods: the wire has none, so each fails, naming why."""
 
     def send_permission_request(self, request: Mapping[str, Any]) -> None:
         raise no_permission_channel()
@@ -112,6 +105,17 @@ class Unawaited01Channel:
         self, request: dict[str, Any], deny_after: float | None
     ) -> PermissionDecision:
         raise no_permission_channel()
+
+
+class Unawaited01Channel(NoPermissionChannel):
+    """Wire 0.1 for a handler that never awaits: what it could send it would have to await,
+    so nothing is sent, as on trio; the permission methods fail as on any 0.1 turn."""
+
+    def send_partial(self, text: str, role: str | None) -> Awaitable[None]:
+        return _unsent("send_partial")
+
+    def send_error(self, text: str) -> Awaitable[None]:
+        return _unsent("send_error")
 
 
 async def _unsent(method: str) -> None:
