@@ -36,10 +36,8 @@ import cattrs
 import httpx
 import trio
 
-from .._json import COMPACT
-from ._converter import from_json_obj, to_json_obj
+from ..models import Task, TaskResult, encode_result, from_json_obj
 from ._errors import ConductorError, ServerUnavailable
-from ._models import Task, TaskResult
 from ._pool import CONNECT_TIMEOUT_S, Pool, tls_context
 from ._reply import Reply
 from ._tokens import Credentials, Tokens, httpx_send
@@ -427,11 +425,6 @@ def _proxied(url: str) -> bool:
     if parts.scheme not in proxies and "all" not in proxies:
         return False
     return not urllib.request.proxy_bypass(parts.hostname or "")
-
-
-def encode_result(result: TaskResult) -> bytes:
-    """The JSON body of ``result``; raises TypeError for output JSON cannot hold."""
-    return COMPACT.encode(to_json_obj(result)).encode()
 
 
 class _HttpxSender:
