@@ -380,7 +380,7 @@ class ConductorClient:
         return (await self.workflow(workflow_id, include_tasks=False)).status
 
     async def _get_json(self, path: str, params: dict[str, str | int], timeout_s: float) -> Any:
-        """A poll's answer (every GET this client sends leases tasks)."""
+        """A poll's answer (every GET sent through here leases tasks)."""
         reply = await self._get(path, params, timeout_s)
         if reply.status == 204 or not reply.body:
             return None
