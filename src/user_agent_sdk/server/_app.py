@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, unquote
 import attrs
 import cattrs
 
-from ..conductor import (
+from ..models import (
+    OAUTH_TOKEN_PATH,
     StartWorkflowRequest,
     TaskDef,
     TaskResult,
@@ -25,7 +26,6 @@ from ..conductor import (
     from_json_obj,
     to_json_obj,
 )
-from ..config._urls import OAUTH_TOKEN_PATH
 from ._auth import TokenIssuer
 from ._engine import (
     DuplicateResult,

@@ -26,7 +26,7 @@ from typing import TypeVar
 import trio
 
 from .._errors import UserAgentError
-from ..runtime._measures import Histogram
+from .._histogram import Histogram
 
 log = logging.getLogger("user_agent_sdk.server")
 

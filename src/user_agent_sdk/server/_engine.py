@@ -32,7 +32,7 @@ import attrs
 import trio
 
 from .._errors import UserAgentError
-from ..conductor import (
+from ..models import (
     JsonObject,
     Task,
     TaskDef,

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import attrs
 
 from .._json import COMPACT
-from ..conductor import JsonObject, TaskStatus, WorkflowStatus
+from ..models import JsonObject, TaskStatus, WorkflowStatus
 
 SCHEMA_VERSION = 1
 
