@@ -11,7 +11,8 @@ import trio
 
 from ._app import MAX_BATCH, ServerApp
 from ._auth import ClientCredentials, TokenIssuer
-from ._engine import TaskEngine, TaskSettings
+from ._definitions import TaskSettings
+from ._engine import TaskEngine
 from ._http import HTTPLimits, default_max_connections, serve_http
 from ._store import Store
 
@@ -87,7 +88,7 @@ async def serve(
             metrics=config.metrics,
         )
         async with trio.open_nursery() as nursery:
-            await nursery.start(engine.run_timers)
+            await nursery.start(engine.run, name="task engine")
             port = await nursery.start(
                 functools.partial(serve_http, may_wait=app.may_wait),
                 app,
