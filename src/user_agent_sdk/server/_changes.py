@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -50,20 +50,24 @@ class NewTask:
     """What it takes to schedule a task attempt."""
 
     id: str
+    task_type: str
+    domain: str
+    """With the task type, the queue it waits in ('' for none)."""
+    priority: int
+    visible_at: int
+    """It may be leased from this time on (epoch ms)."""
+    input: JsonObject
     workflow_id: str
     workflow_type: str
-    task_type: str
     ref_name: str
-    domain: str
-    input: JsonObject
+    correlation_id: str | None
     max_attempts: int
     retry_delay_s: int
     response_timeout_s: int
-    correlation_id: str | None
-    priority: int
-    visible_at: int
     retry_count: int = 0
+    """Attempts before this one."""
     retried_task_id: str | None = None
+    """The attempt this one retries."""
 
 
 # -- workflows -------------------------------------------------------------------------
@@ -217,12 +221,15 @@ def complete_task(
     db: sqlite3.Connection, task_id: str, output: JsonObject, now: int
 ) -> Touched | None:
     """End an attempt that has not ended as ``COMPLETED``; None if it had ended."""
-    return _touch(
+    row = _end(
         db,
-        "status = ?, output = merge_output(output, ?), reason = NULL, visible_at = NULL,"
-        f" lease_until = NULL, end_time = ?, update_time = ? WHERE id = ? AND {_LIVE}",
-        (TaskStatus.COMPLETED.value, dump(output), now, now, task_id),
+        "status = ?, output = merge_output(output, ?), reason = NULL",
+        (TaskStatus.COMPLETED.value, dump(output)),
+        (f"id = ? AND {_LIVE}", task_id),
+        now,
+        returning=_TOUCHED,
     )
+    return None if row is None else Touched(*row)
 
 
 def fail_task(
@@ -240,15 +247,15 @@ def fail_task(
     another attempt is due (a ``FAILED`` attempt with attempts left).
     """
     retryable = status is not TaskStatus.FAILED_WITH_TERMINAL_ERROR
-    return _end(
+    row = _end(
         db,
         "status = ?, output = merge_output(output, ?), reason = ?,"
         " retried = (? AND retry_count + 1 < max_attempts)",
         (status.value, dump(output), reason, int(retryable)),
-        f"id = ? AND {_LIVE}",
-        (task_id,),
+        (f"id = ? AND {_LIVE}", task_id),
         now,
     )
+    return None if row is None else task_attempt(row)
 
 
 def expire_leases(db: sqlite3.Connection, now: int, limit: int) -> list[TaskAttempt]:
@@ -270,16 +277,15 @@ def expire_leases(db: sqlite3.Connection, now: int, limit: int) -> list[TaskAtte
     ended: list[TaskAttempt] = []
     for (seq_no,) in due:
         # Each row guarded again by itself: the statement is what decides.
-        found = _end(
+        row = _end(
             db,
             f"status = ?, reason = {reason}, retried = (retry_count + 1 < max_attempts)",
             (TaskStatus.TIMED_OUT.value,),
-            f"seq_no = ? AND {LEASED} AND lease_until <= ?",
-            (seq_no, now),
+            (f"seq_no = ? AND {LEASED} AND lease_until <= ?", seq_no, now),
             now,
         )
-        if found is not None:
-            ended.append(found)
+        if row is not None:
+            ended.append(task_attempt(row))
     return ended
 
 
@@ -296,18 +302,21 @@ def restart_leases(db: sqlite3.Connection, now: int) -> int:
 def _end(
     db: sqlite3.Connection,
     change: str,
-    change_parameters: Sequence[object],
-    where: str,
-    where_parameters: Sequence[object],
+    parameters: Sequence[object],
+    where: tuple[str, *tuple[object, ...]],
     now: int,
-) -> TaskAttempt | None:
-    """End the attempt ``where`` selects with ``change``; the attempt after, or None."""
-    row = db.execute(
+    *,
+    returning: str = TASK_COLUMNS,
+) -> Any:
+    """End the attempt that ``where`` (a condition, then its parameters) selects with
+    ``change``: it leaves its queue, its lease ends, its end time is ``now``. Returns
+    the ``returning`` columns after the change, None if nothing changed."""
+    condition, *where_parameters = where
+    return db.execute(
         f"UPDATE tasks SET {change}, visible_at = NULL, lease_until = NULL, end_time = ?,"  # noqa: S608
-        f" update_time = ? WHERE {where} RETURNING {TASK_COLUMNS}",
-        (*change_parameters, now, now, *where_parameters),
+        f" update_time = ? WHERE {condition} RETURNING {returning}",
+        (*parameters, now, now, *where_parameters),
     ).fetchone()
-    return None if row is None else task_attempt(row)
 
 
 def _touch(db: sqlite3.Connection, change: str, parameters: Sequence[object]) -> Touched | None:

@@ -68,6 +68,10 @@ class Submission:
     """Overrides the registered task definition and the server defaults."""
 
 
+_FROM_SUBMISSION = ("task_type", "domain", "input", "correlation_id", "priority")
+"""What a workflow's first task takes from its submission as it is (the rest of
+:class:`NewTask` comes from the task's settings)."""
+
 _EXPIRY_BATCH = 500
 _DEFAULTS = TaskSettings()
 
@@ -175,16 +179,10 @@ class TaskEngine:
             id=str(uuid.uuid4()),
             workflow_id=workflow_id,
             workflow_type=submission.workflow_name,
-            task_type=submission.task_type,
             ref_name=submission.task_type,
-            domain=submission.domain,
-            input=submission.input,
-            max_attempts=settings.max_attempts,
-            retry_delay_s=settings.retry_delay_s,
-            response_timeout_s=settings.response_timeout_s,
-            correlation_id=submission.correlation_id,
-            priority=submission.priority,
             visible_at=now,
+            **{name: getattr(submission, name) for name in _FROM_SUBMISSION},
+            **attrs.asdict(settings),
         )
 
         def insert(db: sqlite3.Connection) -> None:

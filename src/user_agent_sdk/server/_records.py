@@ -62,11 +62,6 @@ class TaskAttempt:
         """The (task type, domain) queue it belongs to."""
         return self.task_type, self.domain
 
-    @property
-    def seq_in_workflow(self) -> int:
-        """Conductor's ``seq``: attempts of the one task are numbered from 1."""
-        return self.retry_count + 1
-
 
 @attrs.frozen
 class WorkflowRecord:
@@ -75,15 +70,19 @@ class WorkflowRecord:
     id: str
     name: str
     version: int
+    """Always 1: definitions are not versioned here."""
     status: WorkflowStatus
     input: JsonObject
     output: JsonObject
+    """Its task's output once the task completed; ``{}`` until then."""
     correlation_id: str | None
     reason: str | None
+    """Why it failed or timed out: its last attempt's reason."""
     priority: int
     create_time: int
     update_time: int
     end_time: int
+    """0 while it runs; the times are epoch milliseconds."""
 
 
 @attrs.frozen

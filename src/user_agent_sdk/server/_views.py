@@ -35,7 +35,7 @@ TASK_FIELDS: dict[str, str] = {
     "input_data": "a.input",
     "reference_task_name": "a.ref_name",
     "retry_count": "a.retry_count",
-    "seq": "a.seq_in_workflow",
+    "seq": "a.retry_count + 1",  # attempts of one task are numbered from 1
     "correlation_id": "a.correlation_id",
     "poll_count": "a.poll_count",
     "task_def_name": "a.task_type",
@@ -113,30 +113,33 @@ task_json: Callable[[TaskAttempt], JsonObject] = _generate("task_json", _json_li
 task_json.__doc__ = "The attempt as Conductor's JSON: ``to_json_obj(task_model(attempt))``."
 
 
+WORKFLOW_FIELDS: dict[str, str] = {
+    "workflow_id": "id",
+    "status": "status",
+    "workflow_name": "name",
+    "workflow_version": "version",
+    "input": "input",
+    "output": "output",
+    "correlation_id": "correlation_id",
+    "reason_for_incompletion": "reason",
+    "create_time": "create_time",
+    "update_time": "update_time",
+    "start_time": "create_time",
+    "end_time": "end_time",
+    "priority": "priority",
+}
+"""Each ``Workflow`` field taken from the record as it is: the record's attribute."""
+
+
 def workflow_model(workflow: WorkflowRecord, tasks: list[TaskAttempt]) -> Workflow:
     """The workflow as Conductor's model, with ``tasks`` (its attempts, in order)."""
-    failed = [
-        task.ref_name or task.task_type
-        for task in tasks[-1:]
-        if workflow.status in (WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT)
-    ]
+    ended_badly = workflow.status in (WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT)
+    last = tasks[-1:] if ended_badly else []
     return Workflow(
-        workflow_id=workflow.id,
-        status=workflow.status,
-        workflow_name=workflow.name,
-        workflow_version=workflow.version,
-        input=workflow.input,
-        output=workflow.output,
+        **{field: getattr(workflow, name) for field, name in WORKFLOW_FIELDS.items()},
         tasks=[task_model(task) for task in tasks],
-        correlation_id=workflow.correlation_id,
-        reason_for_incompletion=workflow.reason,
-        create_time=workflow.create_time,
-        update_time=workflow.update_time,
-        start_time=workflow.create_time,
-        end_time=workflow.end_time,
-        priority=workflow.priority,
-        failed_reference_task_names=failed,
-        failed_task_names=[task.task_type for task in tasks[-1:] if failed],
+        failed_reference_task_names=[task.ref_name or task.task_type for task in last],
+        failed_task_names=[task.task_type for task in last],
     )
 
 
