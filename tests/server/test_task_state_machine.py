@@ -28,9 +28,9 @@ from hypothesis.stateful import (
 )
 
 from user_agent_sdk.conductor import TaskResult, TaskResultStatus, TaskStatus, WorkflowStatus
-from user_agent_sdk.server._definitions import TaskSettings
 from user_agent_sdk.server._engine import Submission, TaskEngine, TaskNotFound
 from user_agent_sdk.server._records import TaskAttempt
+from user_agent_sdk.server._settings import TaskSettings
 from user_agent_sdk.server._store import Store
 
 T = TypeVar("T")

@@ -23,6 +23,7 @@ import attrs
 from ..conductor import JsonObject, TaskStatus, WorkflowStatus
 from ._records import TaskAttempt
 from ._schema import TASK_COLUMNS, dump, task_attempt
+from ._settings import TaskSettings
 
 _LIVE = f"status IN ('{TaskStatus.SCHEDULED.value}', '{TaskStatus.IN_PROGRESS.value}')"
 """An attempt that has not ended: queued, leased, or handed back for a while."""
@@ -61,9 +62,7 @@ class NewTask:
     workflow_type: str
     ref_name: str
     correlation_id: str | None
-    max_attempts: int
-    retry_delay_s: int
-    response_timeout_s: int
+    settings: TaskSettings
     retry_count: int = 0
     """Attempts before this one."""
     retried_task_id: str | None = None
@@ -117,6 +116,7 @@ def finish_workflow(
 
 def insert_task(db: sqlite3.Connection, task: NewTask, now: int) -> None:
     """Schedule an attempt: it waits in its queue from ``task.visible_at`` on."""
+    settings = task.settings
     db.execute(
         "INSERT INTO tasks (id, workflow_id, workflow_type, task_type, ref_name, domain,"
         " status, input, retry_count, max_attempts, retry_delay_s, response_timeout_s,"
@@ -125,7 +125,7 @@ def insert_task(db: sqlite3.Connection, task: NewTask, now: int) -> None:
         (
             *(task.id, task.workflow_id, task.workflow_type, task.task_type, task.ref_name),
             *(task.domain, TaskStatus.SCHEDULED.value, dump(task.input), task.retry_count),
-            *(task.max_attempts, task.retry_delay_s, task.response_timeout_s),
+            *(settings.max_attempts, settings.retry_delay_s, settings.response_timeout_s),
             *(task.correlation_id, task.priority, task.retried_task_id, now, now),
             task.visible_at,
         ),

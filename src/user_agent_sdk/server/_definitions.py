@@ -5,30 +5,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-import attrs
-
 from ..conductor import JsonObject, TaskDef, from_json_obj, to_json_obj
 from . import _changes as changes
 from ._commits import GroupCommit
+from ._settings import TaskSettings
 from ._store import Store
-
-
-@attrs.frozen
-class TaskSettings:
-    """How one task type is leased and retried."""
-
-    response_timeout_s: int = 60
-    max_attempts: int = 3
-    """Attempts in all, the first one included."""
-    retry_delay_s: int = 0
-
-    @classmethod
-    def from_task_def(cls, task_def: TaskDef) -> TaskSettings:
-        return cls(
-            response_timeout_s=task_def.response_timeout_seconds,
-            max_attempts=task_def.retry_count + 1,
-            retry_delay_s=task_def.retry_delay_seconds,
-        )
 
 
 class Definitions:

@@ -37,11 +37,12 @@ from . import _changes as changes
 from ._changes import NewTask
 from ._checkpoints import Checkpointer
 from ._commits import GroupCommit
-from ._definitions import Definitions, TaskSettings
+from ._definitions import Definitions
 from ._measures import ServerMeasures
 from ._queues import Queue, QueueSignals
 from ._records import TaskAttempt, WorkflowSummary
 from ._results import Wakeups, after_failure, apply_result
+from ._settings import TaskSettings
 from ._store import Store
 from ._timer import DeadlineTimer
 from ._views import task_logs, task_model, workflow_model
@@ -69,8 +70,7 @@ class Submission:
 
 
 _FROM_SUBMISSION = ("task_type", "domain", "input", "correlation_id", "priority")
-"""What a workflow's first task takes from its submission as it is (the rest of
-:class:`NewTask` comes from the task's settings)."""
+"""What a workflow's first task takes from its submission as it is."""
 
 _EXPIRY_BATCH = 500
 _DEFAULTS = TaskSettings()
@@ -181,8 +181,8 @@ class TaskEngine:
             workflow_type=submission.workflow_name,
             ref_name=submission.task_type,
             visible_at=now,
+            settings=settings,
             **{name: getattr(submission, name) for name in _FROM_SUBMISSION},
-            **attrs.asdict(settings),
         )
 
         def insert(db: sqlite3.Connection) -> None:

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import cattrs
 
 from ..conductor import TaskDef, camel_case, from_json_obj
-from ._definitions import TaskSettings
 from ._http import HTTPError, Request
+from ._settings import TaskSettings
 
 T = TypeVar("T")
 

@@ -26,13 +26,14 @@ from . import _changes as changes
 from ._changes import NewTask
 from ._queues import Queue
 from ._records import TaskAttempt
+from ._settings import TaskSettings
 from ._store import Store
 
 log = logging.getLogger("user_agent_sdk.server")
 
 _CARRIED_OVER = (
     *("workflow_id", "workflow_type", "task_type", "ref_name", "domain", "input"),
-    *("max_attempts", "retry_delay_s", "response_timeout_s", "correlation_id", "priority"),
+    *("correlation_id", "priority"),
 )
 """What a new attempt of a task keeps of the one before."""
 
@@ -131,6 +132,7 @@ def after_failure(db: sqlite3.Connection, ended: TaskAttempt, now: int, wakeups:
         visible_at=visible_at,
         retry_count=ended.retry_count + 1,
         retried_task_id=ended.id,
+        settings=TaskSettings(ended.response_timeout_s, ended.max_attempts, ended.retry_delay_s),
         **carried,
     )
     changes.insert_task(db, retry, now)

@@ -11,9 +11,9 @@ import trio
 
 from ._app import MAX_BATCH, ServerApp
 from ._auth import ClientCredentials, TokenIssuer
-from ._definitions import TaskSettings
 from ._engine import TaskEngine
 from ._http import HTTPLimits, default_max_connections, serve_http
+from ._settings import TaskSettings
 from ._store import Store
 
 MEMORY = ":memory:"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..conductor import StartWorkflowRequest, TaskDef, to_json_obj
-from ._definitions import TaskSettings
 from ._engine import Submission, TaskEngine
 from ._http import HTTPError, Request, Response
 from ._requests import (
@@ -17,6 +16,7 @@ from ._requests import (
     one_task_definition,
 )
 from ._routing import Route
+from ._settings import TaskSettings
 from ._views import workflow_status_json
 
 
