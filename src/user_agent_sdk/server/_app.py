@@ -26,6 +26,7 @@ from ..conductor import (
     to_json_obj,
 )
 from ..config._urls import OAUTH_TOKEN_PATH
+from ..transport import HTTPError, Request, Response
 from ._auth import TokenIssuer
 from ._engine import (
     DuplicateResult,
@@ -35,7 +36,6 @@ from ._engine import (
     TaskSettings,
     task_json,
 )
-from ._http import HTTPError, Request, Response
 from ._replays import LeaseReplays, Render
 from ._store import TaskRow
 

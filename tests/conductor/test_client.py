@@ -1,4 +1,5 @@
-"""ConductorClient: both flavours against the embedded server; tokens renewed on time and on 401."""
+"""ConductorClient: both flavours against the embedded server, through either sender; tokens
+renewed on time and on 401."""
 
 from __future__ import annotations
 
@@ -21,17 +22,21 @@ from user_agent_sdk.conductor import (
     TaskResultStatus,
 )
 from user_agent_sdk.server import RunningServer
+from user_agent_sdk.transport import HttpxSender
 
-from .support import FLAVOURS, settings_for, submit, workflow
+from ..runtime.support import FLAVOURS, settings_for, submit, workflow
+from .conftest import SenderFactory
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_polls_exactly_the_tasks_asked_for_and_updates_them(
-    server: RunningServer, api: httpx.AsyncClient, flavour: str
+    server: RunningServer, api: httpx.AsyncClient, flavour: str, sender_for: SenderFactory
 ) -> None:
     ids = [await submit(api, "echo", {"n": n}) for n in range(5)]
     settings = settings_for(server, flavour)
-    async with ConductorClient(settings.api_url, settings.flavour, settings.credentials) as client:
+    async with ConductorClient(
+        settings.api_url, settings.flavour, settings.credentials, sender=sender_for()
+    ) as client:
         tasks = await client.poll("echo", count=3, worker_id="w1", timeout_ms=100)
         assert len(tasks) == 3
         for task in tasks:
@@ -42,15 +47,19 @@ async def test_polls_exactly_the_tasks_asked_for_and_updates_them(
     assert sum(found.status.value == "COMPLETED" for found in done) == 3
 
 
-async def test_an_empty_akabot_poll_answers_at_once(server: RunningServer) -> None:
+async def test_an_empty_akabot_poll_answers_at_once(
+    server: RunningServer, sender_for: SenderFactory
+) -> None:
     settings = settings_for(server, "akabot")
-    async with ConductorClient(settings.api_url, AKABOT, settings.credentials) as client:
+    async with ConductorClient(
+        settings.api_url, AKABOT, settings.credentials, sender=sender_for()
+    ) as client:
         with trio.fail_after(2):
             assert await client.poll("nothing", count=4, worker_id="w", timeout_ms=60_000) == []
 
 
-async def test_an_unreachable_server_is_server_unavailable() -> None:
-    async with ConductorClient("http://127.0.0.1:9/api", CONDUCTOR) as client:
+async def test_an_unreachable_server_is_server_unavailable(sender_for: SenderFactory) -> None:
+    async with ConductorClient("http://127.0.0.1:9/api", CONDUCTOR, sender=sender_for()) as client:
         with pytest.raises(ServerUnavailable, match=r"127\.0\.0\.1:9"):
             await client.poll("x", count=1, worker_id="w")
 
@@ -79,7 +88,10 @@ class FakeAuthServer:
 def oauth_client(fake: FakeAuthServer) -> ConductorClient:
     credentials = OAuth2ClientCredentials("http://auth.test/token", "id", "secret")
     return ConductorClient(
-        "http://api.test/api", AKABOT, credentials, transport=httpx.MockTransport(fake)
+        "http://api.test/api",
+        AKABOT,
+        credentials,
+        sender=HttpxSender.with_transport(httpx.MockTransport(fake)),
     )
 
 
@@ -118,7 +130,10 @@ async def test_refused_client_credentials_are_an_authentication_error() -> None:
 
     credentials = OAuth2ClientCredentials("http://auth.test/token", "me", "the-secret")
     async with ConductorClient(
-        "http://api.test/api", AKABOT, credentials, transport=httpx.MockTransport(refuse)
+        "http://api.test/api",
+        AKABOT,
+        credentials,
+        sender=HttpxSender.with_transport(httpx.MockTransport(refuse)),
     ) as client:
         with pytest.raises(AuthenticationError, match="refused clientId 'me'") as raised:
             await client.authenticate()
@@ -136,7 +151,10 @@ async def test_orkes_key_is_exchanged_for_an_x_authorization_token() -> None:
         return httpx.Response(200, json=[])
 
     async with ConductorClient(
-        "http://api.test/api", CONDUCTOR, OrkesKey("k", "s"), transport=httpx.MockTransport(handler)
+        "http://api.test/api",
+        CONDUCTOR,
+        OrkesKey("k", "s"),
+        sender=HttpxSender.with_transport(httpx.MockTransport(handler)),
     ) as client:
         assert await client.poll("x", count=2, worker_id="w", timeout_ms=10) == []
     assert seen[-1].headers["x-authorization"] == "orkes-token"
@@ -153,7 +171,10 @@ async def test_a_token_that_would_break_the_request_head_is_refused_unseen() -> 
 
     credentials = OAuth2ClientCredentials("http://auth.test/token", "id", "secret")
     async with ConductorClient(
-        "http://api.test/api", AKABOT, credentials, transport=httpx.MockTransport(token_server)
+        "http://api.test/api",
+        AKABOT,
+        credentials,
+        sender=HttpxSender.with_transport(httpx.MockTransport(token_server)),
     ) as client:
         with pytest.raises(ConductorError, match="cannot be sent in an HTTP header") as caught:
             await client.poll("x", count=1, worker_id="w")

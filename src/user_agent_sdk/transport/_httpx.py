@@ -1,0 +1,91 @@
+"""The httpx sender: for proxies, and for a caller's own httpx transport (tests).
+
+It keeps the promises of :class:`~._sender.Sender` as :class:`~._pool.PoolSender`
+does: one deadline for the whole request, the same connect timeout, keep-alive window
+and connection limit, and the environment's proxies. Answers are returned as sent
+(no content decoding), and no ``Accept-Encoding`` is asked for.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Sequence
+
+import httpx
+import trio
+
+from ._failures import failure_reason, tls_context
+from ._sender import CONNECT_TIMEOUT_S, KEEP_ALIVE_S, Answer, NoAnswer
+
+
+class HttpxSender:
+    """A :class:`~._sender.Sender` over an :class:`httpx.AsyncClient` of its own.
+
+    ``ca_bundle``: a PEM file of the CAs trusted for https and by proxies; None:
+    ``$SSL_CERT_FILE`` / ``$SSL_CERT_DIR`` when set, else certifi's.
+    """
+
+    def __init__(self, *, max_connections: int = 100, ca_bundle: str | None = None) -> None:
+        self._http = _client(max_connections, tls_context(ca_bundle), transport=None)
+
+    @classmethod
+    def with_transport(
+        cls, transport: httpx.AsyncBaseTransport, *, max_connections: int = 100
+    ) -> HttpxSender:
+        """A sender whose requests go to ``transport`` (an ``httpx.MockTransport``, an
+        ASGI app...) instead of the network; the environment's proxies do not apply."""
+        sender = cls.__new__(cls)
+        sender._http = _client(max_connections, True, transport=transport)
+        return sender
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        limit_s: float,
+    ) -> Answer:
+        with trio.move_on_after(limit_s):
+            try:
+                # Streamed and read raw: httpx would otherwise decode a compressed body.
+                async with self._http.stream(
+                    method, url, headers=list(headers), content=body or None
+                ) as response:
+                    data = b"".join([chunk async for chunk in response.aiter_raw()])
+            except httpx.TransportError as exc:
+                raise NoAnswer(f"{method} {url}: {_reason(exc, url)}") from None
+            return Answer(method, url, response.status_code, data)
+        raise NoAnswer(f"{method} {url}: timed out after {limit_s:g} s")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _client(
+    max_connections: int,
+    verify: ssl.SSLContext | bool,
+    *,
+    transport: httpx.AsyncBaseTransport | None,
+) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(
+        verify=verify,
+        timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT_S),
+        limits=httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=KEEP_ALIVE_S,
+        ),
+        transport=transport,
+    )
+    # What PoolSender sends on its own: Host and Content-Length, nothing else.
+    for name in ("accept", "accept-encoding", "user-agent", "connection"):
+        client.headers.pop(name, None)
+    return client
+
+
+def _reason(exc: httpx.TransportError, url: str) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({str(exc) or type(exc).__name__})"
+    where = httpx.URL(url)
+    return failure_reason(exc, where.host, where.port or (443 if where.scheme == "https" else 80))
