@@ -2,8 +2,8 @@
 
 It keeps the promises of :class:`~._sender.Sender` as :class:`~._pool.PoolSender`
 does: one deadline for the whole request, the same connect timeout, keep-alive window
-and connection limit, and the environment's proxies. Answers are returned as sent
-(no content decoding), and no ``Accept-Encoding`` is asked for.
+and connection limit, and the environment's proxies. Like it, it adds no header but
+``Host`` and ``Content-Length`` (no ``Accept-Encoding``: answers come uncompressed).
 """
 
 from __future__ import annotations
@@ -48,14 +48,12 @@ class HttpxSender:
     ) -> Answer:
         with trio.move_on_after(limit_s):
             try:
-                # Streamed and read raw: httpx would otherwise decode a compressed body.
-                async with self._http.stream(
+                response = await self._http.request(
                     method, url, headers=list(headers), content=body or None
-                ) as response:
-                    data = b"".join([chunk async for chunk in response.aiter_raw()])
+                )
             except httpx.TransportError as exc:
                 raise NoAnswer(f"{method} {url}: {_reason(exc, url)}") from None
-            return Answer(method, url, response.status_code, data)
+            return Answer(method, url, response.status_code, response.content)
         raise NoAnswer(f"{method} {url}: timed out after {limit_s:g} s")
 
     async def aclose(self) -> None:
@@ -88,4 +86,9 @@ def _reason(exc: httpx.TransportError, url: str) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out ({str(exc) or type(exc).__name__})"
     where = httpx.URL(url)
+    if isinstance(exc, httpx.RemoteProtocolError) and str(exc).startswith("peer closed"):
+        # What the pool reports for a connection closed mid-answer (httpx reads a TLS
+        # connection's end without close_notify as a plain end of stream).
+        closed = "the TLS connection" if where.scheme == "https" else "the connection"
+        return f"the server closed {closed} abruptly ({exc})"
     return failure_reason(exc, where.host, where.port or (443 if where.scheme == "https" else 80))
