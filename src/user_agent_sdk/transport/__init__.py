@@ -19,7 +19,7 @@ from ._framing import MalformedHttp, PeerClosed
 from ._limits import DEFAULT_MAX_CONNECTIONS, HTTPLimits, default_max_connections
 from ._messages import Handler, HTTPError, Request, Response
 from ._pool import PoolSender
-from ._sender import CONNECT_TIMEOUT_S, KEEP_ALIVE_S, Answer, NoAnswer, Sender
+from ._sender import CONNECT_TIMEOUT_S, KEEP_ALIVE_S, Answer, Headers, NoAnswer, Sender
 from ._server import serve_http
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ __all__ = [
     "HTTPError",
     "HTTPLimits",
     "Handler",
+    "Headers",
     "HttpxSender",
     "MalformedHttp",
     "NoAnswer",

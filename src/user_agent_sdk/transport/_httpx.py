@@ -9,13 +9,12 @@ and connection limit, and the environment's proxies. Like it, it adds no header 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
 
 import httpx
 import trio
 
 from ._failures import failure_reason, tls_context
-from ._sender import CONNECT_TIMEOUT_S, KEEP_ALIVE_S, Answer, NoAnswer
+from ._sender import CONNECT_TIMEOUT_S, KEEP_ALIVE_S, Answer, Headers, NoAnswer
 
 
 class HttpxSender:
@@ -39,12 +38,7 @@ class HttpxSender:
         return sender
 
     async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes,
-        limit_s: float,
+        self, method: str, url: str, headers: Headers, body: bytes, limit_s: float
     ) -> Answer:
         with trio.move_on_after(limit_s):
             try:

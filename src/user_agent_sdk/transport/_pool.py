@@ -10,7 +10,6 @@ proxies.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import trio
@@ -18,7 +17,7 @@ import trio
 from ._client_connection import Broken, ClientConnection, open_connection
 from ._failures import failure_reason, tls_context
 from ._framing import encode_request
-from ._sender import CONNECT_TIMEOUT_S, Answer, NoAnswer, Sender, proxied, split_url
+from ._sender import CONNECT_TIMEOUT_S, Answer, Headers, NoAnswer, Sender, proxied, split_url
 
 
 class Pool:
@@ -52,7 +51,7 @@ class Pool:
         self,
         method: str,
         target: str,
-        headers: Sequence[tuple[str, str]],
+        headers: Headers,
         body: bytes,
         limit_s: float,
     ) -> Answer:
@@ -146,12 +145,7 @@ class PoolSender:
         self._proxied: dict[str, Sender] = {}
 
     async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes,
-        limit_s: float,
+        self, method: str, url: str, headers: Headers, body: bytes, limit_s: float
     ) -> Answer:
         origin, target = split_url(url)
         pool = self._pools.get(origin)

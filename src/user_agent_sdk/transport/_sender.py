@@ -34,6 +34,10 @@ KEEP_ALIVE_S = 30.0
 balancers drop idle connections after a minute or so)."""
 
 
+Headers = Sequence[tuple[str, str]]
+"""Header names and values, in the order they are sent."""
+
+
 class NoAnswer(UserAgentError):
     """A request got no (complete) answer: the server could not be reached, the
     connection failed, or the time limit passed. The message names the request and why."""
@@ -55,12 +59,7 @@ class Sender(Protocol):
     """Sends HTTP/1.1 requests and reads their answers (see the module's promises)."""
 
     async def send(
-        self,
-        method: str,
-        url: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes,
-        limit_s: float,
+        self, method: str, url: str, headers: Headers, body: bytes, limit_s: float
     ) -> Answer:
         """Send one request to ``url`` (absolute: ``http://host:port/path?query``).
 
