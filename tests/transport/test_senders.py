@@ -4,6 +4,8 @@ proxies. Each test runs once per sender against a raw HTTP/1.1 peer on loopback.
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -138,3 +140,13 @@ async def test_the_environments_proxy_is_used(
     assert answer.status == 200
     head, _ = proxy.requests[0]
     assert (head.target, head.headers["host"]) == ("http://origin.test/api/ping", "origin.test")
+
+
+def test_the_transport_package_loads_httpx_only_for_httpx_sender() -> None:
+    check = (
+        "import sys, user_agent_sdk.transport as transport\n"
+        "assert 'httpx' not in sys.modules\n"
+        "transport.HttpxSender\n"
+        "assert 'httpx' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", check], check=True, timeout=60)

@@ -8,7 +8,8 @@
   :class:`HttpxSender` (over httpx: for a caller's own httpx transport, and what
   :class:`PoolSender` uses for an origin behind a proxy).
 
-httpx is loaded only when :class:`HttpxSender` is first used.
+httpx is loaded only when :class:`HttpxSender` is first used (an origin behind a proxy,
+or a caller's own).
 """
 
 from __future__ import annotations

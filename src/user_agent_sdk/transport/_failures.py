@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 
 
 def tls_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     """The client TLS context: the CAs in ``ca_bundle`` (a PEM file) when given, else
-    httpx's default (``$SSL_CERT_FILE`` or ``$SSL_CERT_DIR`` when set, else certifi's).
+    ``$SSL_CERT_FILE`` or ``$SSL_CERT_DIR`` when set, else certifi's (as httpx chooses).
 
     Raises OSError or ssl.SSLError when ``ca_bundle`` cannot be read as PEM certificates.
     """
-    if ca_bundle is None:
-        import httpx  # only for its default CAs: plain-http users never load it
+    if ca_bundle is not None:
+        return ssl.create_default_context(cafile=ca_bundle)
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    import certifi  # httpx's dependency, read only when https needs its CAs
 
-        return httpx.create_ssl_context()
-    return ssl.create_default_context(cafile=ca_bundle)
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def failure_reason(exc: BaseException, host: str | None = None, port: int | None = None) -> str:
