@@ -13,6 +13,7 @@ from typing import Protocol
 
 import trio
 
+from .._errors import UserAgentError
 from ._failures import failure_reason
 from ._framing import (
     MalformedHttp,
@@ -33,8 +34,11 @@ EARLY_ANSWER_S = 1.0
 """After sending failed, how long an answer the server sent first may take to be read."""
 
 
-class Broken(Exception):
-    """The connection failed; ``answered`` tells whether any of the answer had arrived."""
+class ConnectionBroken(UserAgentError):
+    """The connection failed; ``answered`` tells whether any of the answer had arrived.
+
+    The pool turns it into a retry or a :class:`~._sender.NoAnswer`: it never leaves the
+    package."""
 
     def __init__(self, reason: str, *, answered: bool) -> None:
         super().__init__(reason)
@@ -132,7 +136,9 @@ class ClientConnection:
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             early = await self._early_answer(method)
             if early is None:
-                raise Broken(f"sending failed: {failure_reason(exc)}", answered=False) from None
+                raise ConnectionBroken(
+                    f"sending failed: {failure_reason(exc)}", answered=False
+                ) from None
             return early
         return await self._answer(method)
 
@@ -142,7 +148,7 @@ class ClientConnection:
         with trio.move_on_after(EARLY_ANSWER_S):
             try:
                 status, body, _ = await self._answer(method)
-            except Broken:
+            except ConnectionBroken:
                 return None
             return status, body, False
         return None
@@ -153,7 +159,7 @@ class ClientConnection:
             while True:
                 data = await self.reader.read_head()
                 if data is None:
-                    raise Broken("the server closed the connection", answered=False)
+                    raise ConnectionBroken("the server closed the connection", answered=False)
                 answered = True
                 head = parse_response_head(data)
                 if head.status >= 200 or head.status == 101:
@@ -161,11 +167,15 @@ class ClientConnection:
             framing = response_framing(head, method)
             body = await read_body(self.reader, framing, MAX_ANSWER_BYTES)
         except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise Broken(f"receiving failed: {failure_reason(exc)}", answered=answered) from None
+            raise ConnectionBroken(
+                f"receiving failed: {failure_reason(exc)}", answered=answered
+            ) from None
         except PeerClosed as exc:
-            raise Broken(f"the server closed the connection: {exc}", answered=answered) from None
+            raise ConnectionBroken(
+                f"the server closed the connection: {exc}", answered=answered
+            ) from None
         except MalformedHttp as exc:
-            raise Broken(f"bad HTTP from the server: {exc}", answered=True) from None
+            raise ConnectionBroken(f"bad HTTP from the server: {exc}", answered=True) from None
         reusable = not framing.to_end and keep_alive(head.version, head.headers)
         self.idle_since = trio.current_time()
         return head.status, body, reusable

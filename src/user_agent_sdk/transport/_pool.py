@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import trio
 
-from ._client_connection import Broken, ClientConnection, open_connection
+from ._client_connection import ClientConnection, ConnectionBroken, open_connection
 from ._failures import failure_reason, tls_context
 from ._framing import encode_request
 from ._sender import CONNECT_TIMEOUT_S, Answer, Headers, NoAnswer, Sender, proxied, split_url
@@ -83,7 +83,7 @@ class Pool:
                 connection = await self._connect(method, target)
             try:
                 status, data, reusable = await connection.exchange(method, request)
-            except Broken as exc:
+            except ConnectionBroken as exc:
                 await connection.close()
                 if reused and not exc.answered:
                     connection, reused = None, False
