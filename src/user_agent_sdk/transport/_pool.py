@@ -9,6 +9,7 @@ proxies.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from urllib.parse import urlsplit
 
@@ -18,6 +19,10 @@ from ._client_connection import ClientConnection, ConnectionBroken, open_connect
 from ._failures import failure_reason, tls_context
 from ._framing import encode_request
 from ._sender import CONNECT_TIMEOUT_S, Answer, Headers, NoAnswer, Sender, proxied, split_url
+
+request_log = logging.getLogger("user_agent_sdk.transport.requests")
+"""One DEBUG line per request :class:`PoolSender` sends, as httpx logs its own (method,
+URL, status; never a header or a body). ``useragent run`` shows them with ``--debug``."""
 
 
 class Pool:
@@ -156,7 +161,10 @@ class PoolSender:
             pool = self._pools[origin] = Pool(
                 origin, self._max_connections, ssl_context=self._tls_for(origin)
             )
-        return await pool.send(method, target, headers, body, limit_s)
+        answer = await pool.send(method, target, headers, body, limit_s)
+        if request_log.isEnabledFor(logging.DEBUG):
+            request_log.debug('HTTP Request: %s %s "HTTP/1.1 %d"', method, url, answer.status)
+        return answer
 
     def _tls_for(self, origin: str) -> ssl.SSLContext | None:
         if not origin.startswith("https:"):
