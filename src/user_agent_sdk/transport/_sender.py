@@ -1,19 +1,8 @@
 """The one seam between a client and the network: :class:`Sender`.
 
 A sender sends one HTTP/1.1 request to an absolute URL and returns the whole answer as
-an :class:`Answer`, or raises :class:`NoAnswer`. Two implementations keep the same
-promises (:class:`~._pool.PoolSender`, this package's own keep-alive pools, and
-:class:`~._httpx.HttpxSender`, over httpx):
-
-- **time**: ``limit_s`` bounds the whole request, waiting for a free connection
-  included; connecting is bounded by :data:`CONNECT_TIMEOUT_S` as well. Past either,
-  :class:`NoAnswer` says "timed out";
-- **keep-alive**: at most ``max_connections`` connections per origin, idle ones
-  reused for up to :data:`KEEP_ALIVE_S` seconds;
-- **proxies**: a URL the environment routes through a proxy (``$HTTPS_PROXY``,
-  ``$ALL_PROXY``..., less ``$NO_PROXY``; see :func:`proxied`) goes through it;
-- **TLS**: https is verified against ``ca_bundle`` (a PEM file) when given, else
-  ``$SSL_CERT_FILE`` / ``$SSL_CERT_DIR`` when set, else certifi's CAs.
+an :class:`Answer`, or raises :class:`NoAnswer`; :class:`~._pool.PoolSender` and
+:class:`~._httpx.HttpxSender` implement it alike.
 """
 
 from __future__ import annotations
@@ -45,7 +34,7 @@ class NoAnswer(UserAgentError):
 
 @attrs.frozen
 class Answer:
-    """An HTTP answer, fully read (the body as sent, not decoded)."""
+    """An HTTP answer, fully read (no ``Accept-Encoding`` is sent: the body comes as is)."""
 
     method: str
     """The method of the request it answers."""
@@ -56,7 +45,23 @@ class Answer:
 
 
 class Sender(Protocol):
-    """Sends HTTP/1.1 requests and reads their answers (see the module's promises)."""
+    """Sends HTTP/1.1 requests and reads their answers.
+
+    Both implementations, :class:`~user_agent_sdk.transport.PoolSender` (this package's
+    own keep-alive pools) and :class:`~user_agent_sdk.transport.HttpxSender` (over
+    httpx), keep the same promises:
+
+    - **time**: ``limit_s`` bounds the whole request, waiting for a free connection
+      included; connecting is bounded by :data:`CONNECT_TIMEOUT_S` as well. Past either,
+      :class:`NoAnswer` says "timed out";
+    - **keep-alive**: at most ``max_connections`` connections per origin, idle ones
+      reused for up to :data:`KEEP_ALIVE_S` seconds;
+    - **proxies**: a URL the environment routes through a proxy (``$HTTP_PROXY``,
+      ``$HTTPS_PROXY``, ``$ALL_PROXY``, less ``$NO_PROXY``) goes through it;
+    - **TLS**: https is verified against ``ca_bundle`` (a PEM file) when given, else
+      ``$SSL_CERT_FILE`` / ``$SSL_CERT_DIR`` when set, else certifi's CAs;
+    - **headers**: only ``Host`` and ``Content-Length`` are added to the caller's.
+    """
 
     async def send(
         self, method: str, url: str, headers: Headers, body: bytes, limit_s: float
