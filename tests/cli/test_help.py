@@ -9,7 +9,8 @@ import pytest
 
 from user_agent_sdk import config, history
 from user_agent_sdk.cli import _history_detail, _parser
-from user_agent_sdk.server import _app, _http
+from user_agent_sdk.server import _app
+from user_agent_sdk.transport import _limits
 
 PARSERS = _parser.build()[1]
 NAMES = sorted({parser.prog.split()[-1] for parser in PARSERS.values()})
@@ -41,7 +42,7 @@ def test_the_defaults_repeated_for_a_fast_help_are_the_librarys() -> None:
     assert _parser.STATUSES == history.STATUSES
     assert _parser.SERVER_MAX_BATCH == _app.MAX_BATCH
     server = help_of("server")
-    assert f"default: {_http.DEFAULT_MAX_CONNECTIONS}," in server
-    assert f"open-file limit less {_http.RESERVED_FILES} " in server
+    assert f"default: {_limits.DEFAULT_MAX_CONNECTIONS}," in server
+    assert f"open-file limit less {_limits.RESERVED_FILES} " in server
     detail = help_of("history-detail")
     assert f"{_history_detail.SHOWN_LINES} lines or {_history_detail.SHOWN_CHARS:,} char" in detail

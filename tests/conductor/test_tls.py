@@ -27,6 +27,8 @@ from user_agent_sdk.conductor import (
 from user_agent_sdk.config import ConfigError, load_settings
 from user_agent_sdk.runtime import Runtime, serve
 
+from .conftest import SenderFactory
+
 EMPTY_POLL = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n[]"
 TOKEN = json.dumps({"access_token": "t0k", "expires_in": 300}).encode()
 TOKEN_ANSWER = (
@@ -88,90 +90,107 @@ def ca_bundle(ca: trustme.CA, tmp_path: Path) -> str:
     return str(path)
 
 
-async def poll(port: int, ca_bundle: str | None) -> object:
+async def poll(port: int, ca_bundle: str | None, sender_for: SenderFactory) -> object:
     async with ConductorClient(
-        f"https://127.0.0.1:{port}/api", CONDUCTOR, ca_bundle=ca_bundle
+        f"https://127.0.0.1:{port}/api", CONDUCTOR, sender=sender_for(ca_bundle=ca_bundle)
     ) as client:
         with trio.fail_after(20):
             return await client.poll("sum", count=1, worker_id="w")
 
 
-async def test_a_server_signed_by_the_ca_bundle_is_trusted(ca: trustme.CA, ca_bundle: str) -> None:
+async def test_a_server_signed_by_the_ca_bundle_is_trusted(
+    ca: trustme.CA, ca_bundle: str, sender_for: SenderFactory
+) -> None:
     async with tls_server(ca.issue_cert("127.0.0.1"), answering(EMPTY_POLL)) as port:
-        assert await poll(port, ca_bundle) == []
+        assert await poll(port, ca_bundle, sender_for) == []
 
 
 async def test_ssl_cert_file_is_trusted_without_a_ca_bundle(
-    ca: trustme.CA, ca_bundle: str, monkeypatch: pytest.MonkeyPatch
+    ca: trustme.CA, ca_bundle: str, monkeypatch: pytest.MonkeyPatch, sender_for: SenderFactory
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", ca_bundle)
     async with tls_server(ca.issue_cert("127.0.0.1"), answering(EMPTY_POLL)) as port:
-        assert await poll(port, ca_bundle=None) == []
+        assert await poll(port, None, sender_for) == []
 
 
-async def test_an_untrusted_certificate_is_named_with_the_host(ca: trustme.CA) -> None:
+async def test_an_untrusted_certificate_is_named_with_the_host(
+    ca: trustme.CA, sender_for: SenderFactory
+) -> None:
     async with tls_server(ca.issue_cert("127.0.0.1"), answering(EMPTY_POLL)) as port:
         with pytest.raises(ServerUnavailable) as caught:
-            await poll(port, ca_bundle=None)
+            await poll(port, None, sender_for)
     message = str(caught.value)
     assert "certificate verify failed" in message
     assert "127.0.0.1" in message
     assert "caBundle" in message
 
 
-async def test_a_certificate_for_another_host_name_says_so(ca: trustme.CA, ca_bundle: str) -> None:
+async def test_a_certificate_for_another_host_name_says_so(
+    ca: trustme.CA, ca_bundle: str, sender_for: SenderFactory
+) -> None:
     async with tls_server(ca.issue_cert("other.example"), answering(EMPTY_POLL)) as port:
         with pytest.raises(ServerUnavailable) as caught:
-            await poll(port, ca_bundle)
+            await poll(port, ca_bundle, sender_for)
     message = str(caught.value)
     assert "certificate verify failed" in message
     assert "another host name" in message
 
 
 async def test_a_tls_server_closing_mid_answer_is_reported_without_hanging(
-    ca: trustme.CA, ca_bundle: str
+    ca: trustme.CA, ca_bundle: str, sender_for: SenderFactory
 ) -> None:
     half = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n[")
     async with tls_server(ca.issue_cert("127.0.0.1"), half) as port:
         with pytest.raises(ServerUnavailable) as caught:
-            await poll(port, ca_bundle)
+            await poll(port, ca_bundle, sender_for)
     assert "the server closed the TLS connection abruptly" in str(caught.value)
 
 
-async def test_the_token_endpoint_trusts_the_ca_bundle_too(ca: trustme.CA, ca_bundle: str) -> None:
+async def test_the_token_endpoint_trusts_the_ca_bundle_too(
+    ca: trustme.CA, ca_bundle: str, sender_for: SenderFactory
+) -> None:
     async with tls_server(ca.issue_cert("127.0.0.1"), answering(TOKEN_ANSWER)) as port:
         token_url = f"https://127.0.0.1:{port}/token"
         credentials = OAuth2ClientCredentials(token_url, "id", "secret")
         async with ConductorClient(
-            f"https://127.0.0.1:{port}/api", CONDUCTOR, credentials, ca_bundle=ca_bundle
+            f"https://127.0.0.1:{port}/api",
+            CONDUCTOR,
+            credentials,
+            sender=sender_for(ca_bundle=ca_bundle),
         ) as client:
             with trio.fail_after(20):
                 await client.authenticate()
 
 
-async def test_an_untrusted_token_endpoint_is_named(ca: trustme.CA) -> None:
+async def test_an_untrusted_token_endpoint_is_named(
+    ca: trustme.CA, sender_for: SenderFactory
+) -> None:
     async with tls_server(ca.issue_cert("127.0.0.1"), answering(TOKEN_ANSWER)) as port:
         token_url = f"https://127.0.0.1:{port}/token"
         credentials = OAuth2ClientCredentials(token_url, "id", "secret")
         async with ConductorClient(
-            f"https://127.0.0.1:{port}/api", CONDUCTOR, credentials
+            f"https://127.0.0.1:{port}/api", CONDUCTOR, credentials, sender=sender_for()
         ) as client:
             with pytest.raises(ServerUnavailable) as caught:
                 await client.authenticate()
     assert "certificate verify failed for 127.0.0.1" in str(caught.value)
 
 
-async def test_an_unknown_host_name_is_named() -> None:
-    async with ConductorClient("http://no-such-host.invalid/api", CONDUCTOR) as client:
+async def test_an_unknown_host_name_is_named(sender_for: SenderFactory) -> None:
+    async with ConductorClient(
+        "http://no-such-host.invalid/api", CONDUCTOR, sender=sender_for()
+    ) as client:
         with pytest.raises(ServerUnavailable, match="cannot resolve the host name 'no-such-host"):
             await client.poll("sum", count=1, worker_id="w")
 
 
-async def test_a_refused_connection_names_host_and_port() -> None:
+async def test_a_refused_connection_names_host_and_port(sender_for: SenderFactory) -> None:
     with trio.socket.socket() as sock:
         await sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, never listening: connections are refused
-        async with ConductorClient(f"http://127.0.0.1:{port}/api", CONDUCTOR) as client:
+        async with ConductorClient(
+            f"http://127.0.0.1:{port}/api", CONDUCTOR, sender=sender_for()
+        ) as client:
             with pytest.raises(ServerUnavailable) as caught:
                 await client.poll("sum", count=1, worker_id="w")
     assert f"connection refused by 127.0.0.1:{port}" in str(caught.value)

@@ -8,6 +8,7 @@ import pytest
 from user_agent_sdk.conductor import CONDUCTOR, ConductorClient, RequestRejected
 from user_agent_sdk.models import WorkflowStatus
 from user_agent_sdk.server import RunningServer
+from user_agent_sdk.transport import HttpxSender
 
 
 async def test_a_started_workflow_is_found_running_then_completed_with_its_output(
@@ -56,7 +57,9 @@ async def test_a_server_without_status_summaries_is_asked_for_the_whole_workflow
         return httpx.Response(200, json={"workflowId": "w1", "status": "PAUSED"})
 
     transport = httpx.MockTransport(answer)
-    async with ConductorClient("http://conductor/api", CONDUCTOR, transport=transport) as client:
+    async with ConductorClient(
+        "http://conductor/api", CONDUCTOR, sender=HttpxSender.with_transport(transport)
+    ) as client:
         assert await client.workflow_status("w1") is WorkflowStatus.PAUSED
         assert await client.workflow_status("w1") is WorkflowStatus.PAUSED
     assert asked == ["/api/workflow/w1/status", "/api/workflow/w1", "/api/workflow/w1"]

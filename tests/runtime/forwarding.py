@@ -18,7 +18,7 @@ import httpx
 import trio
 
 from user_agent_sdk.server import RunningServer
-from user_agent_sdk.server._http import Request, Response, serve_http
+from user_agent_sdk.transport import Request, Response, serve_http
 
 PLAIN_UPDATE = "/api/tasks"
 UPDATE_V2 = "/api/tasks/update-v2"

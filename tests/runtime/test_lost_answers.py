@@ -14,14 +14,6 @@ import httpx
 import pytest
 import trio
 
-from user_agent_sdk._http1 import (
-    MessageReader,
-    parse_request_head,
-    parse_response_head,
-    read_body,
-    request_framing,
-    response_framing,
-)
 from user_agent_sdk.conductor import (
     CONDUCTOR,
     ConductorClient,
@@ -31,6 +23,14 @@ from user_agent_sdk.conductor import (
 )
 from user_agent_sdk.runtime._sender import ResultSender
 from user_agent_sdk.server import RunningServer
+from user_agent_sdk.transport._framing import (
+    MessageReader,
+    parse_request_head,
+    parse_response_head,
+    read_body,
+    request_framing,
+    response_framing,
+)
 
 from .support import submit
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import trio
 
-from user_agent_sdk.conductor._pool import Pool
 from user_agent_sdk.server import MEMORY, RunningServer, ServerConfig, TaskSettings
+from user_agent_sdk.transport._pool import Pool
 
 pytestmark = pytest.mark.slow
 

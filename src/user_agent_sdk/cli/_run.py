@@ -112,9 +112,11 @@ def check_arguments(args: argparse.Namespace) -> Path:
 def configure_logging(args: argparse.Namespace) -> None:
     """Log as ``--log-level`` / ``--debug`` ask."""
     _logging.configure("DEBUG" if args.debug else args.log_level, args.log_format)
-    # httpx logs one line per request at INFO: only with --debug. httpcore's traces stay
+    # httpx and the pool log one line per request: only with --debug. httpcore's traces stay
     # off at every level: they are noise, and nothing there should ever need to be seen.
     logging.getLogger("httpx").setLevel(logging.INFO if args.debug else logging.WARNING)
+    requests = logging.getLogger("user_agent_sdk.transport.requests")  # the pool's own
+    requests.setLevel(logging.DEBUG if args.debug else logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.INFO)
 
 

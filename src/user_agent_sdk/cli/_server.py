@@ -14,7 +14,7 @@ from pathlib import Path
 import trio
 
 from ..server import MEMORY, ClientCredentials, RunningServer, ServerConfig, TaskSettings, serve
-from ..server._http import default_max_connections
+from ..transport import default_max_connections
 from . import _errors, _logging
 from ._heap import freeze_startup_heap
 

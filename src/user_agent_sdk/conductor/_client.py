@@ -18,30 +18,29 @@ Requests that lease tasks (polls, ``update-v2``, ``update-batch`` with a count) 
 same key, so a server that honours it (the embedded one does) answers with the tasks
 the lost answer leased instead of leasing more. Other servers ignore the header.
 
-Polls and updates, the hot path, go over :class:`~._pool.Pool`. httpx serves the token
-endpoints, and every request when a proxy is configured in the environment or a
-transport is passed in (tests).
+Every request, token requests included, goes through one
+:class:`~user_agent_sdk.transport.Sender`: by default a
+:class:`~user_agent_sdk.transport.PoolSender`, this package's own keep-alive pools.
 """
 
 from __future__ import annotations
 
-import urllib.request
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
 import cattrs
-import httpx
 import trio
 
 from ..models import Task, TaskResult, Workflow, WorkflowStatus, encode_result, from_json_obj
+from ..transport import PoolSender, Sender
 from ._errors import ConductorError, ServerUnavailable
-from ._pool import CONNECT_TIMEOUT_S, Pool, tls_context
 from ._reply import Reply
-from ._tokens import Credentials, Tokens, httpx_send
+from ._requests import request
+from ._tokens import Credentials, Tokens
 
 _UPDATE_TIMEOUT_S = 30.0
 _POLL_GRACE_S = 10.0
@@ -97,23 +96,13 @@ class BatchAnswer:
     """Results that changed nothing: the server knows no task with their id."""
 
 
-class _Sender(Protocol):
-    """Sends one request to the API's origin: ``target`` is the path with its query."""
-
-    async def send(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, limit_s: float
-    ) -> Reply: ...
-
-    async def aclose(self) -> None: ...
-
-
 class ConductorClient:
-    """Poll and update tasks, and start and watch workflows, on one server, over one
-    keep-alive connection pool.
+    """Poll and update tasks, and start and watch workflows, on one server, through one
+    sender.
 
-    Use it as an async context manager (it closes the pool on exit). Every method raises
+    Use it as an async context manager (it closes the sender on exit). Every method raises
     :class:`ServerUnavailable`, :class:`AuthenticationError` or :class:`RequestRejected`,
-    never a bare network or ``httpx`` error.
+    never a bare network error.
     """
 
     def __init__(
@@ -123,33 +112,27 @@ class ConductorClient:
         credentials: Credentials | None = None,
         *,
         max_connections: int = 100,
-        transport: httpx.AsyncBaseTransport | None = None,
+        sender: Sender | None = None,
         ca_bundle: str | None = None,
     ) -> None:
-        """``ca_bundle``: a PEM file of the CAs trusted for https (the pool, the token
-        endpoint and proxies alike); None: ``$SSL_CERT_FILE``/``$SSL_CERT_DIR`` when set,
-        else certifi's bundle."""
+        """``sender`` carries every request, and is closed with the client; by default a
+        :class:`~user_agent_sdk.transport.PoolSender` of ``max_connections`` connections
+        trusting the CAs of ``ca_bundle`` (a PEM file; None: ``$SSL_CERT_FILE`` /
+        ``$SSL_CERT_DIR`` when set, else certifi's) for the server, the token endpoint
+        and proxies alike."""
         self.api_url = api_url.rstrip("/")
         self.flavour = flavour
         parts = urlsplit(self.api_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._base_path = parts.path
-        tls = tls_context(ca_bundle)
-        self._http = httpx.AsyncClient(
-            verify=tls,
-            base_url=self.api_url + "/",
-            timeout=httpx.Timeout(_UPDATE_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
+        self._sender = (
+            sender
+            if sender is not None
+            else PoolSender(max_connections=max_connections, ca_bundle=ca_bundle)
         )
-        self._tokens = None if credentials is None else Tokens(credentials, self._http)
-        self._sender: _Sender
-        if transport is not None or _proxied(self.api_url):
-            self._sender = _HttpxSender(self._http, self._origin)
-        else:
-            self._sender = Pool(self.api_url, max_connections, ssl_context=tls)
+        self._tokens = (
+            None if credentials is None else Tokens(credentials, self._sender, self.api_url)
+        )
         self._update_and_poll_path = flavour.update_and_poll_path
         self._update_batch_path = flavour.update_batch_path
         self.task_bytes = 0.0
@@ -168,7 +151,6 @@ class ConductorClient:
 
     async def aclose(self) -> None:
         await self._sender.aclose()
-        await self._http.aclose()
 
     @property
     def tokens_fetched(self) -> int:
@@ -444,15 +426,16 @@ class ConductorClient:
         body: bytes,
         timeout_s: float,
     ) -> Reply:
+        url = self._origin + target
         auth = None if self._tokens is None else await self._tokens.header()
-        reply = await self._sender.send(
-            method, target, [*headers, auth] if auth else headers, body, timeout_s
+        reply = await request(
+            self._sender, method, url, [*headers, auth] if auth else headers, body, timeout_s
         )
         if reply.status == 401 and self._tokens is not None and self._tokens.needed:
             await self._tokens.renew(stale=self._tokens.current)
             auth = await self._tokens.header()
-            reply = await self._sender.send(
-                method, target, [*headers, auth] if auth else headers, body, timeout_s
+            reply = await request(
+                self._sender, method, url, [*headers, auth] if auth else headers, body, timeout_s
             )
         return reply
 
@@ -474,35 +457,3 @@ def _read(data: Any, cls: type[T], what: str) -> T:
         return from_json_obj(data, cls)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
         raise ConductorError(f"the server answered {what} this client cannot read: {exc}") from None
-
-
-def _proxied(url: str) -> bool:
-    """True when the environment routes ``url`` through a proxy (only httpx speaks to those)."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies()
-    if parts.scheme not in proxies and "all" not in proxies:
-        return False
-    return not urllib.request.proxy_bypass(parts.hostname or "")
-
-
-class _HttpxSender:
-    """Requests through httpx: proxies from the environment, injected transports."""
-
-    def __init__(self, http: httpx.AsyncClient, origin: str) -> None:
-        self._http = http
-        self._origin = origin
-
-    async def send(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, limit_s: float
-    ) -> Reply:
-        return await httpx_send(
-            self._http,
-            method,
-            self._origin + target,
-            content=body or None,
-            headers=headers,
-            timeout=httpx.Timeout(limit_s, connect=CONNECT_TIMEOUT_S),
-        )
-
-    async def aclose(self) -> None:
-        pass  # the client owns the httpx client

@@ -10,20 +10,24 @@ once when the server answers 401 (see :class:`~._client.ConductorClient`).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import attrs
-import httpx
 import trio
 
-from ._errors import AuthenticationError, ConductorError, ServerUnavailable
-from ._pool import failure_reason
+from ..transport import Sender
+from ._errors import AuthenticationError, ConductorError
 from ._reply import Reply
+from ._requests import request
 
 _ORKES_TOKEN_TTL_S = 45 * 60.0
 """Orkes tokens carry no lifetime; conductor-python renews them after 45 minutes too."""
+TOKEN_TIMEOUT_S = 30.0
+"""The longest a token request may take."""
 
 
 @attrs.frozen
@@ -42,10 +46,11 @@ class Credentials(Protocol):
 
     def header_value(self, token: str) -> str: ...
 
-    async def fetch_token(self, http: httpx.AsyncClient) -> IssuedToken | None:
-        """A new token; None when the server needs none. Raises :class:`ConductorError`.
+    async def fetch_token(self, sender: Sender, api_url: str) -> IssuedToken | None:
+        """A new token, asked for through ``sender``; None when the server needs none.
+        Raises :class:`ConductorError`.
 
-        ``http`` has the API URL (with a trailing slash) as its base URL.
+        ``api_url`` is the server's API URL, without a trailing slash.
         """
         ...
 
@@ -62,23 +67,23 @@ class OAuth2ClientCredentials:
     def header_value(self, token: str) -> str:
         return f"Bearer {token}"
 
-    async def fetch_token(self, http: httpx.AsyncClient) -> IssuedToken:
+    async def fetch_token(self, sender: Sender, api_url: str) -> IssuedToken:
         form = {
             "grant_type": "client_credentials",
             "client_id": self.client_id,
             "client_secret": self.client_secret,
         }
-        reply = await httpx_send(http, "POST", self.token_url, data=form)
-        if reply.status in (400, 401, 403):
-            detail = reply.error_detail()
-            raise AuthenticationError(
-                f"the token endpoint {self.token_url} refused clientId {self.client_id!r} "
-                f"and its clientSecret (HTTP {reply.status}{': ' + detail if detail else ''})"
-            )
-        reply.raise_for_status()
-        body = reply.json()
-        token = body.get("access_token") if isinstance(body, dict) else None
-        lifetime = body.get("expires_in", 300) if isinstance(body, dict) else None
+        headers = [("Content-Type", "application/x-www-form-urlencoded"), _ACCEPT_JSON]
+        reply = await request(
+            sender, "POST", self.token_url, headers, urlencode(form).encode(), TOKEN_TIMEOUT_S
+        )
+        body = _accepted(
+            reply,
+            f"the token endpoint {self.token_url} refused clientId {self.client_id!r} "
+            f"and its clientSecret",
+        )
+        token = body.get("access_token")
+        lifetime = body.get("expires_in", 300)
         if not isinstance(token, str) or not isinstance(lifetime, int | float):
             raise ConductorError(f"the token endpoint {self.token_url} answered no access_token")
         return IssuedToken(token, float(lifetime))
@@ -95,22 +100,39 @@ class OrkesKey:
     def header_value(self, token: str) -> str:
         return token
 
-    async def fetch_token(self, http: httpx.AsyncClient) -> IssuedToken | None:
-        body = {"keyId": self.key_id, "keySecret": self.key_secret}
-        reply = await httpx_send(http, "POST", "token", json=body)
+    async def fetch_token(self, sender: Sender, api_url: str) -> IssuedToken | None:
+        body = json.dumps({"keyId": self.key_id, "keySecret": self.key_secret}).encode()
+        headers = [("Content-Type", "application/json"), _ACCEPT_JSON]
+        reply = await request(sender, "POST", f"{api_url}/token", headers, body, TOKEN_TIMEOUT_S)
         if reply.status == 404:
             return None  # a server without auth: conductor-python reads it the same way
-        if reply.status in (400, 401, 403):
-            raise AuthenticationError(
-                f"{reply.url} refused CONDUCTOR_AUTH_KEY {self.key_id!r} and its secret "
-                f"(HTTP {reply.status})"
-            )
-        reply.raise_for_status()
-        answer = reply.json()
-        token = answer.get("token") if isinstance(answer, dict) else None
+        answer = _accepted(
+            reply, f"{reply.url} refused CONDUCTOR_AUTH_KEY {self.key_id!r} and its secret"
+        )
+        token = answer.get("token")
         if not isinstance(token, str):
             raise ConductorError(f"{reply.url} answered no token")
         return IssuedToken(token, _ORKES_TOKEN_TTL_S)
+
+
+_ACCEPT_JSON = ("Accept", "application/json")
+
+
+def _accepted(reply: Reply, refused: str) -> dict[str, Any]:
+    """The JSON object a token endpoint answered (empty if it is not an object).
+
+    Raises :class:`AuthenticationError` (``refused``, then the status and the server's
+    reason) for a 400, 401 or 403, and what :meth:`Reply.raise_for_status` raises for
+    another error.
+    """
+    if reply.status in (400, 401, 403):
+        detail = reply.error_detail()
+        raise AuthenticationError(
+            f"{refused} (HTTP {reply.status}{': ' + detail if detail else ''})"
+        )
+    reply.raise_for_status()
+    body = reply.json()
+    return body if isinstance(body, dict) else {}
 
 
 class Tokens:
@@ -119,11 +141,14 @@ class Tokens:
     def __init__(
         self,
         credentials: Credentials,
-        http: httpx.AsyncClient,
+        sender: Sender,
+        api_url: str,
         clock: Callable[[], float] = trio.current_time,
     ) -> None:
+        """``sender`` carries the token requests; ``api_url`` is the server's API URL."""
         self._credentials = credentials
-        self._http = http
+        self._sender = sender
+        self._api_url = api_url
         self._clock = clock
         self._lock = trio.Lock()
         self._token: str | None = None
@@ -149,7 +174,7 @@ class Tokens:
             if self._token != stale and self._clock() < self._renew_at:
                 return
             try:
-                issued = await self._credentials.fetch_token(self._http)
+                issued = await self._credentials.fetch_token(self._sender, self._api_url)
             except Exception:
                 self.fetch_errors += 1
                 raise
@@ -171,21 +196,6 @@ class Tokens:
     @property
     def current(self) -> str | None:
         return self._token
-
-
-async def httpx_send(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> Reply:
-    try:
-        response = await http.request(method, url, **kwargs)
-    except httpx.TransportError as exc:
-        where = http.base_url.join(url)
-        if isinstance(exc, httpx.TimeoutException):
-            text = f"timed out ({str(exc) or type(exc).__name__})"
-        else:
-            text = failure_reason(
-                exc, where.host, where.port or (443 if where.scheme == "https" else 80)
-            )
-        raise ServerUnavailable(f"{method} {where}: {text}") from exc
-    return Reply(method, str(response.request.url), response.status_code, response.content)
 
 
 def _fits_a_header(token: str) -> bool:

@@ -21,7 +21,7 @@ from ..conductor import (
     OAuth2ClientCredentials,
     OrkesKey,
 )
-from ..conductor._pool import tls_context
+from ..transport._failures import tls_context
 from ._settings import Settings
 from ._urls import check_http_url, derive_urls
 

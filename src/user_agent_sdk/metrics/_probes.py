@@ -14,7 +14,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from ..server._http import Handler, HTTPError, HTTPLimits, Request, Response, serve_http
+from ..transport import Handler, HTTPError, HTTPLimits, Request, Response, serve_http
 from ._server import ServerCollector
 from ._worker import WorkerCollector
 

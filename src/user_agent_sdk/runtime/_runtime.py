@@ -10,12 +10,12 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 
-import httpx
 import trio
 
 from .._registry import AgentSpec
 from ..conductor import ConductorClient, ServerUnavailable
 from ..config import ConfigError, Settings
+from ..transport import Sender
 from ._agent import LONG_POLL_MS, AgentRunner, AgentStats
 from ._asyncio import AsyncioLoop
 from ._invoke import Agent
@@ -143,7 +143,7 @@ class Runtime:
     async def _run(
         self,
         observer: ExecutionObserver | None,
-        transport: httpx.AsyncBaseTransport | None,
+        sender: Sender | None,
         host_loop: asyncio.AbstractEventLoop | None,
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
@@ -167,7 +167,7 @@ class Runtime:
                         settings.flavour,
                         settings.credentials,
                         max_connections=connections,
-                        transport=transport,
+                        sender=sender,
                         ca_bundle=settings.ca_bundle,
                     ) as client,
                     trio.open_nursery() as services,
@@ -244,7 +244,7 @@ async def serve(
     agents: Iterable[AgentSpec],
     *,
     observer: ExecutionObserver | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
+    sender: Sender | None = None,
     asyncio_loop: asyncio.AbstractEventLoop | None = None,
     task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -273,11 +273,14 @@ async def serve(
     loop on a thread of the runtime's own for as long as it runs.
 
     ``observer`` is called with an :class:`ExecutionRecord` for each finished task;
-    ``transport`` replaces the HTTP transport (tests).
+    ``sender`` carries every request to the server instead of the runtime's own
+    :class:`~user_agent_sdk.transport.PoolSender` (an
+    :class:`~user_agent_sdk.transport.HttpxSender` over a test transport, say); the
+    runtime closes it when it stops.
     """
     runtime = Runtime(settings, resolve_agents(settings, agents))
     async with trio.open_nursery() as nursery:
-        await nursery.start(runtime._run, observer, transport, asyncio_loop)
+        await nursery.start(runtime._run, observer, sender, asyncio_loop)
         task_status.started(runtime)
         try:
             await runtime.wait_stopped()

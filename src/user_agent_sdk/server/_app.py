@@ -15,10 +15,10 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from ..transport import HTTPError, Request, Response
 from ._auth import TokenIssuer
 from ._auth_routes import AuthRoutes
 from ._engine import TaskEngine
-from ._http import HTTPError, Request, Response
 from ._routing import Route
 from ._task_routes import TaskRoutes
 from ._workflow_routes import WorkflowRoutes

@@ -5,8 +5,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from ..models import OAUTH_TOKEN_PATH
+from ..transport import HTTPError, Request, Response
 from ._auth import TokenIssuer
-from ._http import HTTPError, Request, Response
 from ._requests import json_object
 from ._routing import Route
 

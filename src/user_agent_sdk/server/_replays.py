@@ -26,8 +26,8 @@ from collections.abc import Awaitable, Callable
 import attrs
 import trio
 
+from ..transport import Response
 from ._engine import TaskEngine
-from ._http import Response
 from ._records import TaskAttempt
 
 REMEMBER_S = 30.0

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import cattrs
 
 from ..models import TaskDef, camel_case, from_json_obj
-from ._http import HTTPError, Request
+from ..transport import HTTPError, Request
 from ._settings import TaskSettings
 
 T = TypeVar("T")

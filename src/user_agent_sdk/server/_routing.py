@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from ._http import Request, Response
+from ..transport import Request, Response
 
 RouteHandler = Callable[[Request, dict[str, str]], Awaitable[Response]]
 """Answers a request, given the path's parameters (percent-decoded) by name."""

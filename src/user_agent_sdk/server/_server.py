@@ -9,10 +9,10 @@ from pathlib import Path
 import attrs
 import trio
 
+from ..transport import HTTPLimits, default_max_connections, serve_http
 from ._app import MAX_BATCH, ServerApp
 from ._auth import ClientCredentials, TokenIssuer
 from ._engine import TaskEngine
-from ._http import HTTPLimits, default_max_connections, serve_http
 from ._settings import TaskSettings
 from ._store import Store
 
@@ -37,7 +37,7 @@ class ServerConfig:
     """The most tasks one poll may lease and the most results one update-batch may carry."""
     max_connections: int = attrs.field(factory=default_max_connections)
     """Connections open at once; see :attr:`HTTPLimits.max_connections
-    <user_agent_sdk.server._http.HTTPLimits.max_connections>`."""
+    <user_agent_sdk.transport.HTTPLimits.max_connections>`."""
     request_timeout: float = 30.0
     """Seconds a request may take to arrive, from its first byte to its last (408 after)."""
     metrics: bool = False

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 from ..models import TaskResult, to_json_obj
+from ..transport import HTTPError, Request, Response
 from ._engine import DuplicateResult, TaskEngine, TaskNotFound
-from ._http import HTTPError, Request, Response
 from ._records import TaskAttempt
 from ._replays import LeaseReplays, Render
 from ._requests import decode, int_query, replay_key

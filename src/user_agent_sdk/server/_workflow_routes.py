@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import StartWorkflowRequest, TaskDef, to_json_obj
+from ..transport import HTTPError, Request, Response
 from ._engine import Submission, TaskEngine
-from ._http import HTTPError, Request, Response
 from ._requests import (
     bool_query,
     decode,

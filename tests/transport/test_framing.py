@@ -11,12 +11,12 @@ import trio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from user_agent_sdk._http1 import (
+from user_agent_sdk.transport._framing import (
     MAX_HEAD_BYTES,
     Framing,
+    MalformedHttp,
     MessageReader,
     PeerClosed,
-    ProtocolError,
     encode_request,
     encode_response,
     keep_alive,
@@ -148,26 +148,26 @@ def test_bodiless_answers_have_no_body_whatever_their_headers_say() -> None:
     ],
 )
 def test_ambiguous_or_malformed_requests_are_refused(head: bytes, status: int) -> None:
-    with pytest.raises(ProtocolError) as caught:
+    with pytest.raises(MalformedHttp) as caught:
         request_framing(parse_request_head(head))
     assert caught.value.status == status
 
 
 async def test_bodies_over_the_limit_are_refused_with_413() -> None:
     declared = parse_request_head(b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n")
-    with pytest.raises(ProtocolError) as caught:
+    with pytest.raises(MalformedHttp) as caught:
         await read_body(_reader(b"x" * 11), request_framing(declared), 10)
     assert caught.value.status == 413
     chunked = parse_request_head(
         b"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
-    with pytest.raises(ProtocolError) as caught:
+    with pytest.raises(MalformedHttp) as caught:
         await read_body(_reader(_chunked(b"y" * 11, [4])), request_framing(chunked), 10)
     assert caught.value.status == 413
 
 
 async def test_an_endless_head_is_refused_with_431() -> None:
-    with pytest.raises(ProtocolError) as caught:
+    with pytest.raises(MalformedHttp) as caught:
         await _reader(b"GET /x HTTP/1.1\r\n" + b"X: y\r\n" * MAX_HEAD_BYTES).read_head()
     assert caught.value.status == 431
 

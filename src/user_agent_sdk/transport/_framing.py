@@ -1,4 +1,4 @@
-"""HTTP/1.1 message framing, shared by the task server and the worker's client.
+"""HTTP/1.1 message framing, shared by the server side and the client pool.
 
 Both ends of the hot path (batch poll, update) speak small keep-alive requests to
 each other many thousand times a second. A general HTTP library re-validates every
@@ -15,7 +15,7 @@ little that framing needs with a handful of ``bytes`` operations:
   response only) by the end of the connection, within a size limit;
 - :func:`encode_request` / :func:`encode_response` write messages.
 
-Malformed input raises :class:`ProtocolError`, whose ``status`` is what a server
+Malformed input raises :class:`MalformedHttp`, whose ``status`` is what a server
 should answer (400, 413, 431, 501). A stream that ends in the middle of a message
 raises :class:`PeerClosed`. Every limit holds however the peer's bytes are cut into
 reads: a head, a line or a trailer section that would pass its limit is refused as soon
@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import attrs
 
-from ._errors import UserAgentError
+from .._errors import UserAgentError
 
 MAX_HEAD_BYTES = 64 * 1024
 """The longest message head either side accepts (start line and header lines with their
@@ -59,8 +59,9 @@ Receive = Callable[[], Awaitable[bytes]]
 """Returns the next bytes the peer sent; ``b""`` once the stream has ended."""
 
 
-class ProtocolError(UserAgentError):
-    """The peer sent something that is not HTTP/1.1 this module accepts."""
+class MalformedHttp(UserAgentError):
+    """The peer sent something that is not HTTP/1.1 this module accepts; ``status`` is
+    what a server answers it with."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -120,7 +121,7 @@ class MessageReader:
         """The next head, from its start line up to and including its empty line.
 
         Empty lines before a start line are skipped (RFC 9112, 2.2). None when the stream
-        ends cleanly between messages. Raises :class:`ProtocolError`: 431 for a head over
+        ends cleanly between messages. Raises :class:`MalformedHttp`: 431 for a head over
         :data:`MAX_HEAD_BYTES`, 400 for a bare LF.
         """
         buffer = self._buffer
@@ -142,11 +143,11 @@ class MessageReader:
                 del buffer[: end + 4]
                 return head
             if len(buffer) >= MAX_HEAD_BYTES:
-                raise ProtocolError(f"the message head exceeds {MAX_HEAD_BYTES} bytes", 431)
+                raise MalformedHttp(f"the message head exceeds {MAX_HEAD_BYTES} bytes", 431)
             # Here only while a head is incomplete: a bare LF would end it for a lenient
             # parser, so say so now rather than wait for a CRLF CRLF that may never come.
             if _BARE_LF.search(buffer, searched):
-                raise ProtocolError("a line of the message head ends with a bare LF")
+                raise MalformedHttp("a line of the message head ends with a bare LF")
             searched = max(0, len(buffer) - 3)
             if not await self._fill():
                 if not buffer:
@@ -166,7 +167,7 @@ class MessageReader:
     ) -> bytes:
         """One line without its CRLF.
 
-        Raises :class:`ProtocolError`: ``status`` (naming ``what``) for a line over
+        Raises :class:`MalformedHttp`: ``status`` (naming ``what``) for a line over
         ``limit`` bytes, 400 for a bare LF.
         """
         buffer = self._buffer
@@ -178,10 +179,10 @@ class MessageReader:
                 del buffer[: end + 2]
                 return line
             if len(buffer) >= limit + 2:
-                raise ProtocolError(f"the {what} exceeds {limit} bytes", status)
+                raise MalformedHttp(f"the {what} exceeds {limit} bytes", status)
             # No CRLF in the buffer: any LF in it is a bare one.
             if buffer.find(b"\n", searched) >= 0:
-                raise ProtocolError(f"a {what} ends with a bare LF")
+                raise MalformedHttp(f"a {what} ends with a bare LF")
             searched = max(0, len(buffer) - 1)
             if not await self._fill():
                 raise PeerClosed(f"the stream ended inside a {what}")
@@ -189,7 +190,7 @@ class MessageReader:
     async def read_to_end(self, limit: int) -> bytes:
         while await self._fill():
             if len(self._buffer) > limit:
-                raise ProtocolError(f"the body exceeds the limit of {limit} bytes", 413)
+                raise MalformedHttp(f"the body exceeds the limit of {limit} bytes", 413)
         data = bytes(self._buffer)
         self._buffer.clear()
         return data
@@ -222,7 +223,7 @@ def response_framing(head: ResponseHead, method: str) -> Framing:
     """
     framing = _framing(head.headers, request=False)
     if head.status == 101:
-        raise ProtocolError("101 Switching Protocols, but no upgrade was asked for")
+        raise MalformedHttp("101 Switching Protocols, but no upgrade was asked for")
     if method == "HEAD" or head.status in (204, 304) or head.status < 200:
         return NO_BODY
     return framing
@@ -235,30 +236,30 @@ def _framing(headers: dict[str, str], *, request: bool) -> Framing:
         if declared is not None:
             # RFC 9112, 6.1 lets a server go by Transfer-Encoding alone; a message that
             # says both is refused instead, as two parsers may disagree on it.
-            raise ProtocolError("both Transfer-Encoding and Content-Length are set")
+            raise MalformedHttp("both Transfer-Encoding and Content-Length are set")
         if coding.strip().lower() != "chunked":
-            raise ProtocolError(f"unsupported Transfer-Encoding {coding!r}", 501)
+            raise MalformedHttp(f"unsupported Transfer-Encoding {coding!r}", 501)
         return Framing(chunked=True)
     if declared is not None:
         values = {value.strip() for value in declared.split(",")}
         if len(values) != 1:
-            raise ProtocolError(f"conflicting Content-Length {declared!r}")
+            raise MalformedHttp(f"conflicting Content-Length {declared!r}")
         value = values.pop()
         if not value.isdigit() or not value.isascii() or len(value) > _MAX_LENGTH_DIGITS:
-            raise ProtocolError(f"bad Content-Length {declared!r}")
+            raise MalformedHttp(f"bad Content-Length {declared!r}")
         return Framing(length=int(value))
     return NO_BODY if request else Framing(to_end=True)
 
 
 async def read_body(reader: MessageReader, framing: Framing, limit: int) -> bytes:
-    """The body ``framing`` delimits; :class:`ProtocolError` (413) past ``limit`` bytes.
+    """The body ``framing`` delimits; :class:`MalformedHttp` (413) past ``limit`` bytes.
 
     A chunked body's trailer section is read, checked like a head (431 past
     :data:`MAX_HEAD_BYTES`, or a line past 8 KiB) and dropped.
     """
     if framing.length is not None:
         if framing.length > limit:
-            raise ProtocolError(f"the body exceeds the limit of {limit} bytes", 413)
+            raise MalformedHttp(f"the body exceeds the limit of {limit} bytes", 413)
         return await reader.read_exact(framing.length) if framing.length else b""
     if framing.to_end:
         return await reader.read_to_end(limit)
@@ -268,16 +269,16 @@ async def read_body(reader: MessageReader, framing: Framing, limit: int) -> byte
         line = await reader.read_line()
         match = _CHUNK_SIZE.fullmatch(line)
         if match is None:
-            raise ProtocolError(f"bad chunk-size line {line[:40]!r}")
+            raise MalformedHttp(f"bad chunk-size line {line[:40]!r}")
         chunk_size = int(match[1], 16)
         if chunk_size == 0:
             break
         size += chunk_size
         if size > limit:
-            raise ProtocolError(f"the body exceeds the limit of {limit} bytes", 413)
+            raise MalformedHttp(f"the body exceeds the limit of {limit} bytes", 413)
         chunks.append(await reader.read_exact(chunk_size))
         if await reader.read_exact(2) != b"\r\n":
-            raise ProtocolError("a chunk does not end with CRLF")
+            raise MalformedHttp("a chunk does not end with CRLF")
     await _read_trailers(reader)
     return b"".join(chunks)
 
@@ -291,11 +292,11 @@ async def _read_trailers(reader: MessageReader) -> None:
         else:
             try:
                 line = await reader.read_line(max(0, room - 2), what="trailer line", status=431)
-            except ProtocolError as exc:
+            except MalformedHttp as exc:
                 if exc.status != 431:
                     raise
                 message = f"the trailer section exceeds {MAX_HEAD_BYTES} bytes"
-                raise ProtocolError(message, 431) from None
+                raise MalformedHttp(message, 431) from None
         if not line:
             break
         room -= len(line) + 2
@@ -316,12 +317,12 @@ def parse_request_head(data: bytes) -> RequestHead:
     lines = _lines(data)
     parts = lines[0].split(b" ")
     if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _VERSION.fullmatch(parts[2]):
-        raise ProtocolError(f"bad request line {lines[0][:100]!r}")
+        raise MalformedHttp(f"bad request line {lines[0][:100]!r}")
     if not parts[1] or _BAD_TARGET.search(parts[1]):
-        raise ProtocolError(f"bad request target {parts[1][:100]!r}")
+        raise MalformedHttp(f"bad request target {parts[1][:100]!r}")
     headers = _headers(lines, request=True)
     if "host" not in headers and parts[2] == b"HTTP/1.1":
-        raise ProtocolError("an HTTP/1.1 request without a Host header")
+        raise MalformedHttp("an HTTP/1.1 request without a Host header")
     return RequestHead(
         method=parts[0].decode("ascii"),
         target=parts[1].decode("ascii"),
@@ -346,7 +347,7 @@ def parse_response_head(data: bytes) -> ResponseHead:
         or parts[1] < b"100"
         or (len(parts) == 3 and _BAD_VALUE.search(parts[2]))
     ):
-        raise ProtocolError(f"bad status line {lines[0][:100]!r}")
+        raise MalformedHttp(f"bad status line {lines[0][:100]!r}")
     status = int(parts[1])
     headers = _headers(lines)
     if status < 200:
@@ -359,7 +360,7 @@ def _lines(data: bytes) -> list[bytes]:
     while lines and not lines[-1]:
         lines.pop()
     if not lines:
-        raise ProtocolError("an empty message head")
+        raise MalformedHttp("an empty message head")
     return lines
 
 
@@ -370,15 +371,15 @@ def _headers(lines: list[bytes], *, request: bool = False) -> dict[str, str]:
         # colon, so it is refused here, as RFC 9112, 5.2 allows.
         name, colon, value = line.partition(b":")
         if not colon or not _TOKEN.fullmatch(name):
-            raise ProtocolError(f"bad header line {line[:100]!r}")
+            raise MalformedHttp(f"bad header line {line[:100]!r}")
         value = value.strip(b" \t")
         if _BAD_VALUE.search(value):
-            raise ProtocolError(f"bad value of header {name.decode('ascii')!r}")
+            raise MalformedHttp(f"bad value of header {name.decode('ascii')!r}")
         key = name.decode("ascii").lower()
         text = value.decode("latin-1")
         if key in headers:
             if request and key == "host":
-                raise ProtocolError("more than one Host header")
+                raise MalformedHttp("more than one Host header")
             headers[key] = f"{headers[key]}, {text}"
         else:
             headers[key] = text
@@ -397,15 +398,17 @@ def encode_request(
     method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes = b""
 ) -> bytes:
     """A request; ``headers`` must hold ``Host`` and, with a body, ``Content-Length``."""
-    lines = [f"{method} {target} HTTP/1.1"]
-    lines.extend(f"{name}: {value}" for name, value in headers)
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    return _encode(f"{method} {target} HTTP/1.1", headers, body)
 
 
 def encode_response(
     status: int, reason: str, headers: Iterable[tuple[str, str]], body: bytes = b""
 ) -> bytes:
     """A response; ``headers`` must hold ``Content-Length`` unless the status has no body."""
-    lines = [f"HTTP/1.1 {status} {reason}"]
+    return _encode(f"HTTP/1.1 {status} {reason}", headers, body)
+
+
+def _encode(start_line: str, headers: Iterable[tuple[str, str]], body: bytes) -> bytes:
+    lines = [start_line]
     lines.extend(f"{name}: {value}" for name, value in headers)
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -24,9 +24,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from user_agent_sdk._http1 import (
+from user_agent_sdk.transport._framing import (
+    MalformedHttp,
     PeerClosed,
-    ProtocolError,
     keep_alive,
     parse_request_head,
     parse_response_head,
@@ -106,13 +106,13 @@ def ours_requests(stream: bytes, cuts: Sequence[int]) -> Outcome:
 
     try:
         end = complete(read())
-    except (ProtocolError, PeerClosed):
+    except (MalformedHttp, PeerClosed):
         end = "refused"
     return Outcome(tuple(messages), end, tuple(starts))
 
 
 def ours_response(stream: bytes, method: str, cuts: Sequence[int]) -> Outcome:
-    """Read as conductor/_pool.py reads an answer: interim (1xx) heads, then the answer
+    """Read as transport/_client_connection.py reads an answer: interim (1xx) heads, then the answer
     (each a message of the outcome)."""
     pieces = Pieces(stream, cuts)
     reader = pieces.reader()
@@ -135,7 +135,7 @@ def ours_response(stream: bytes, method: str, cuts: Sequence[int]) -> Outcome:
 
     try:
         end = complete(read())
-    except (ProtocolError, PeerClosed):
+    except (MalformedHttp, PeerClosed):
         end = "refused"
     return Outcome(tuple(messages), end, tuple(starts))
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from user_agent_sdk._http1 import (
+from user_agent_sdk.transport._framing import (
     MAX_HEAD_BYTES,
     Framing,
-    ProtocolError,
+    MalformedHttp,
     parse_request_head,
     read_body,
 )
@@ -44,7 +44,7 @@ def _read_chunked(stream: bytes, cuts: Iterable[int]) -> bytes:
 
 
 def _status(call: Callable[[], object]) -> int:
-    with pytest.raises(ProtocolError) as caught:
+    with pytest.raises(MalformedHttp) as caught:
         call()
     return caught.value.status
 
@@ -89,7 +89,7 @@ def test_the_head_limit_holds_wherever_the_stream_is_cut(cuts: list[int], over: 
 def test_a_head_that_never_ends_is_refused_once_the_limit_has_arrived() -> None:
     endless = b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 100_000
     pieces = Pieces(endless, range(0, len(endless), 1000), then_wait=True)
-    with pytest.raises(ProtocolError) as caught:
+    with pytest.raises(MalformedHttp) as caught:
         complete(pieces.reader().read_head())
     assert caught.value.status == 431
     assert pieces.given < MAX_HEAD_BYTES + 1000
@@ -102,7 +102,7 @@ def test_empty_lines_before_a_head_do_not_count_towards_its_limit() -> None:
 
 def test_a_bare_lf_is_refused_without_waiting_for_a_head_that_will_not_end() -> None:
     pieces = Pieces(b"GET / HTTP/1.1\nHost: h\n\n", then_wait=True)
-    with pytest.raises(ProtocolError, match="bare LF"):
+    with pytest.raises(MalformedHttp, match="bare LF"):
         complete(pieces.reader().read_head())
 
 
@@ -126,6 +126,6 @@ def test_trailer_lines_and_the_trailer_section_are_limited(way: str) -> None:
     full = b"".join(lines) + b"X-F: " + b"f" * filler + b"\r\n"
     assert _read_chunked(_chunked(full), _cut(way, _chunked(full))) == b"abc"
     over = _chunked(full.replace(b"X-F: ", b"X-F: f"))
-    with pytest.raises(ProtocolError, match="trailer section") as caught:
+    with pytest.raises(MalformedHttp, match="trailer section") as caught:
         _read_chunked(over, _cut(way, over))
     assert caught.value.status == 431

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Coroutine, Iterable
 from typing import Any, TypeVar
 
-from user_agent_sdk._http1 import MessageReader
+from user_agent_sdk.transport._framing import MessageReader
 
 T = TypeVar("T")
 

@@ -1,15 +1,9 @@
-"""A small HTTP/1.1 server on trio.
+"""The server side of one connection: requests read, handled and answered one at a time.
 
-It does what the embedded task server needs and no more: keep-alive connections,
-``Content-Length`` and chunked request bodies with a size limit, and one handler
-coroutine per request. A handler answers with a :class:`Response`, or raises
-:class:`HTTPError` for a client mistake; anything else it raises becomes a 500 whose
-body never carries a traceback.
-
-No client can hold the server's resources for long without sending requests (see
-:class:`HTTPLimits`): a request must arrive in full within a time limit, an idle
-connection is closed after a while, and past a number of open connections the
-longest-idle one makes room for a new one.
+It works on a non-blocking socket and only waits (``wait_readable`` / ``wait_writable``)
+when the bytes are not there yet: a request that has fully arrived is parsed, handled
+and answered without extra trips through trio's scheduler, which is most of the cost of
+a small request. Framing is :mod:`._framing`'s.
 """
 
 from __future__ import annotations
@@ -18,19 +12,17 @@ import contextlib
 import logging
 import math
 import socket
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
 import trio
 
-from .._errors import UserAgentError
-from .._http1 import (
+from ._framing import (
     MAX_HEAD_BYTES,
+    MalformedHttp,
     MessageReader,
     PeerClosed,
-    ProtocolError,
     RequestHead,
     encode_response,
     keep_alive,
@@ -38,248 +30,48 @@ from .._http1 import (
     read_body,
     request_framing,
 )
-from .._json import COMPACT
-from .._nonblocking import READ_SIZE, receive, send_all
+from ._limits import HTTPLimits
+from ._messages import Handler, HTTPError, Request, Response, reason_phrase
+from ._sockets import READ_SIZE, receive, send_all
 
 log = logging.getLogger("user_agent_sdk.server")
 
 _SERVER_HEADER = ("server", "useragent-server")
 
 
-@attrs.frozen
-class Request:
-    """One HTTP request, fully read."""
-
-    method: str
-    path: str
-    """The raw (still percent-encoded) path, without the query string."""
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    """Header names in lower case; a repeated header's values joined with ``", "``."""
-    body: bytes
-    client: str
-
-    def query_value(self, name: str) -> str | None:
-        """The last value of query parameter ``name``, or None."""
-        values = self.query.get(name)
-        return values[-1] if values else None
-
-
-@attrs.frozen
-class Response:
-    """What a handler answers."""
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str | None = None
-    on_undelivered: Callable[[], None] | None = attrs.field(default=None, eq=False, repr=False)
-    """Called if the response could not be sent (e.g. to give polled tasks back)."""
-
-    @classmethod
-    def json(cls, data: Any, status: int = 200) -> Response:
-        """A JSON body (compact, UTF-8)."""
-        return cls(status, COMPACT.encode(data).encode(), "application/json")
-
-    @classmethod
-    def text(cls, text: str, status: int = 200) -> Response:
-        """A ``text/plain`` body."""
-        return cls(status, text.encode(), "text/plain; charset=utf-8")
-
-    @classmethod
-    def no_content(cls) -> Response:
-        """204: nothing to answer (an empty poll, an unknown task)."""
-        return cls(204)
-
-
-class HTTPError(UserAgentError):
-    """A request the server refuses; ``message`` is shown to the client and logged."""
-
-    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
-        """``code`` goes into the body's ``error`` field (default: the status's reason)."""
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code or _reason(status)
-
-    def to_response(self) -> Response:
-        return Response.json(
-            {"status": self.status, "message": self.message, "error": self.code},
-            status=self.status,
-        )
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-DEFAULT_MAX_CONNECTIONS = 10_000
-"""Connections open at once, unless the open-file limit calls for fewer.
-
-Each is a socket (a file descriptor), a task and its buffers. A worker holds one
-keep-alive connection per slot, and a long poll holds its connection for the poll's
-timeout, so 10,000 serves a few hundred workers of 32 slots; that is more than one
-server process moves tasks for, and a bound on memory where the open-file limit is huge
-(containers often allow a million)."""
-RESERVED_FILES = 100
-"""Descriptors kept out of the connections' reach for the server's own files (SQLite's
-database, WAL and shared-memory files for each of its connections, the listening socket,
-trio's wake-up channels, logs): run out, and neither accept() nor SQLite could go on."""
-
-
-def default_max_connections() -> int:
-    """:data:`DEFAULT_MAX_CONNECTIONS`, or fewer where the open-file limit is lower: that
-    limit less :data:`RESERVED_FILES`."""
-    room = _room_for_connections()
-    return DEFAULT_MAX_CONNECTIONS if room is None else min(DEFAULT_MAX_CONNECTIONS, room)
-
-
-def _room_for_connections() -> int | None:
-    """The open-file limit (``ulimit -n``) less :data:`RESERVED_FILES`, at least 1; None
-    where there is no limit."""
-    try:
-        import resource  # Unix only
-    except ImportError:
-        return None
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        return None
-    return max(1, soft - RESERVED_FILES)
-
-
-def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"HTTPLimits.{attribute.name} must be positive, not {value!r}")
-
-
-@attrs.frozen
-class HTTPLimits:
-    """What one client, or all of them, may hold of the server."""
-
-    max_body_bytes: int = attrs.field(default=10 * 1024 * 1024, validator=_positive)
-    idle_timeout: float = attrs.field(default=600.0, validator=_positive)
-    """Seconds a keep-alive connection may sit between requests before it is closed."""
-    request_timeout: float = attrs.field(default=30.0, validator=_positive)
-    """Seconds from a request's first byte to its last (head and body) before it is
-    answered 408 and its connection closed: a client that stops sending mid-request
-    holds nothing for longer. Handling (a long poll) and answering do not count."""
-    max_connections: int = attrs.field(factory=default_max_connections, validator=_positive)
-    """Connections open at once. A new one past the cap closes the longest-idle
-    connection (one waiting between requests, not one whose request is being read or
-    handled); while none is idle, new connections wait in the listen backlog."""
-
-
-def _always(request: Request) -> bool:
-    return True
-
-
-async def serve_http(
-    handler: Handler,
-    host: str,
-    port: int,
-    limits: HTTPLimits = HTTPLimits(),
-    *,
-    may_wait: Callable[[Request], bool] = _always,
-    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Serve ``handler`` on ``host:port`` until cancelled.
-
-    ``task_status.started`` receives the bound port once connections are accepted
-    (``port=0`` picks a free one). ``may_wait`` tells which requests can take a while
-    (long polls): while those run, the connection watches for the client hanging up
-    and cancels the handler if it does. On cancellation every connection is closed;
-    requests in progress are abandoned.
-    """
-    room = _room_for_connections()
-    if room is not None and limits.max_connections > room:
-        log.warning(
-            "up to %d connections may be open, but the open-file limit leaves room for %d "
-            "(see ulimit -n): past that, accepting fails",
-            limits.max_connections,
-            room,
-        )
-    listener = _listen(host, port)
-    connections = _Connections(limits.max_connections)
-    accept_failed_at = -math.inf
-    with listener:
-        async with trio.open_nursery() as nursery:
-            task_status.started(listener.getsockname()[1])
-            while True:
-                if connections.full():
-                    # Only once someone is waiting to connect: idle connections are
-                    # closed to make room, never ahead of need.
-                    await trio.lowlevel.wait_readable(listener)
-                    if not connections.close_longest_idle():
-                        await connections.wait_for_room()
-                        continue
-                try:
-                    sock, peer = listener.accept()
-                except BlockingIOError:
-                    await trio.lowlevel.wait_readable(listener)
-                    continue
-                except OSError as exc:  # out of file descriptors, most likely
-                    now = trio.current_time()
-                    if now - accept_failed_at >= 60:  # one line a minute, not ten a second
-                        accept_failed_at = now
-                        log.warning("cannot accept a connection: %s (retrying)", exc)
-                    await trio.sleep(0.1)
-                    continue
-                sock.setblocking(False)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                connection = _Connection(
-                    sock, f"{peer[0]}:{peer[1]}", handler, limits, may_wait, connections
-                )
-                connections.opened(connection)
-                nursery.start_soon(connection.serve)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    listener = socket.socket(family, kind, proto)
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(address)
-        listener.listen(1024)
-        listener.setblocking(False)
-    except BaseException:
-        listener.close()
-        raise
-    return listener
-
-
-class _Connections:
+class OpenConnections:
     """The open connections of one listener, and which of them are idle."""
 
     _WARN_EVERY_S = 60.0
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._open: set[_Connection] = set()
+        self._open: set[ServerConnection] = set()
         # Idle connections with the cancel scope of their wait, longest idle first (a
         # dict keeps insertion order, and a connection is re-inserted each time).
-        self.idle: dict[_Connection, trio.CancelScope] = {}
+        self.idle: dict[ServerConnection, trio.CancelScope] = {}
         self._room: trio.Event | None = None
         self._warned_at = -math.inf
 
     def full(self) -> bool:
         return len(self._open) >= self.limit
 
-    def opened(self, connection: _Connection) -> None:
+    def opened(self, connection: ServerConnection) -> None:
         self._open.add(connection)
 
-    def closed(self, connection: _Connection) -> None:
+    def closed(self, connection: ServerConnection) -> None:
         self._open.discard(connection)
         if self._room is not None:
             self._room.set()
 
-    def now_idle(self, connection: _Connection, scope: trio.CancelScope) -> None:
+    def now_idle(self, connection: ServerConnection, scope: trio.CancelScope) -> None:
         self.idle[connection] = scope
         # Waking the acceptor here, not only when a connection closes: busy keep-alive
         # connections (workers polling back to back) might never close on their own.
         if self._room is not None:
             self._room.set()
 
-    def now_busy(self, connection: _Connection) -> None:
+    def now_busy(self, connection: ServerConnection) -> None:
         self.idle.pop(connection, None)
 
     def close_longest_idle(self) -> bool:
@@ -309,6 +101,17 @@ class _Connections:
             self._room = None
 
 
+@attrs.frozen(eq=False)
+class Service:
+    """What every connection of one listener shares."""
+
+    handler: Handler
+    limits: HTTPLimits
+    may_wait: Callable[[Request], bool]
+    """Which requests may take a while (long polls): the client is watched meanwhile."""
+    connections: OpenConnections
+
+
 class _ClientGone(Exception):
     pass
 
@@ -326,31 +129,16 @@ class _Refused(Exception):
         self.what = what
 
 
-class _Connection:
-    """One client connection: requests are read and answered one at a time.
+class ServerConnection:
+    """One client connection of ``service``'s listener (see the module docstring)."""
 
-    It works on a non-blocking socket and only waits (``wait_readable`` /
-    ``wait_writable``) when the bytes are not there yet: a request that has fully
-    arrived is parsed, handled and answered without extra trips through trio's
-    scheduler, which is most of the cost of a small request. Framing is
-    :mod:`user_agent_sdk._http1`'s.
-    """
-
-    def __init__(
-        self,
-        sock: socket.socket,
-        client: str,
-        handler: Handler,
-        limits: HTTPLimits,
-        may_wait: Callable[[Request], bool],
-        connections: _Connections,
-    ) -> None:
+    def __init__(self, sock: socket.socket, client: str, service: Service) -> None:
         self._sock = sock
         self.client = client
-        self._handler = handler
-        self._limits = limits
-        self._may_wait = may_wait
-        self._connections = connections
+        self._handler = service.handler
+        self._limits = service.limits
+        self._may_wait = service.may_wait
+        self._connections = service.connections
         self._reader = MessageReader(self._receive)
         self._deadline = math.inf
         """When the request being read must have arrived in full."""
@@ -362,7 +150,7 @@ class _Connection:
                 await trio.lowlevel.checkpoint()
         except (_ClientGone, ConnectionError, PeerClosed):
             pass  # the client went away; nothing to answer
-        except ProtocolError as exc:
+        except MalformedHttp as exc:
             log.warning("%d bad HTTP from %s: %s", exc.status, self.client, exc)
             await self._refuse(HTTPError(exc.status, str(exc)))
         except _Refused as refused:
@@ -435,7 +223,7 @@ class _Connection:
             await self._send_all(b"HTTP/1.1 100 Continue\r\n\r\n")
         try:
             body = await read_body(self._reader, framing, limit)
-        except ProtocolError as exc:
+        except MalformedHttp as exc:
             if exc.status != 413:
                 raise
             error = HTTPError(413, f"request body exceeds the limit of {limit} bytes")
@@ -533,7 +321,7 @@ class _Connection:
         if close:
             headers.append(("connection", "close"))
         await self._send_all(
-            encode_response(response.status, _reason(response.status), headers, body)
+            encode_response(response.status, reason_phrase(response.status), headers, body)
         )
 
     async def _refuse(self, error: HTTPError) -> None:
@@ -564,20 +352,3 @@ _CLOSING_BYTES = 1024 * 1024
 
 def _describe(head: RequestHead) -> str:
     return f"{head.method} {head.target[:200]}"
-
-
-def _reason(status: int) -> str:
-    return {
-        200: "OK",
-        204: "No Content",
-        400: "Bad Request",
-        401: "Unauthorized",
-        404: "Not Found",
-        405: "Method Not Allowed",
-        408: "Request Timeout",
-        409: "Conflict",
-        413: "Payload Too Large",
-        431: "Request Header Fields Too Large",
-        500: "Internal Server Error",
-        501: "Not Implemented",
-    }.get(status, "Error")
