@@ -5,40 +5,25 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable
 from typing import Any
 
 import trio
 
 from agentproc.bridge._events import EventRules, Partial
-from agentproc.bridge._launch import Launch
 from agentproc.bridge._permission import (
-    Approver,
     PermissionAnswer,
     PermissionRequest,
     read_request,
     response_line,
     usable_request_id,
 )
-from agentproc.bridge._process import AgentProcess, PartialCallback
-from agentproc.bridge._profile import Profile, Warn
+from agentproc.bridge._process import AgentProcess
 
 
 class EventAgentProcess(AgentProcess):
     """A wire-0.4 agent: the turn line on stdin, events on stdout, permission answers."""
 
-    def __init__(
-        self,
-        process: trio.Process,
-        profile: Profile,
-        launch: Launch,
-        note: Warn,
-        on_partial: PartialCallback | None,
-        on_stderr: Callable[[str], object] | None,
-        approver: Approver | None,
-    ) -> None:
-        super().__init__(process, profile, launch, note, on_partial, on_stderr)
-        self.approver = approver
+    def _prepare(self) -> None:
         self.events = EventRules(streaming=self.profile.streaming, warn=self.note)
         self._pending: set[str] = set()
         self._stdin_lock = trio.Lock()

@@ -16,6 +16,7 @@ import trio
 from agentproc.bridge._group import end_group, group_alive
 from agentproc.bridge._launch import Launch
 from agentproc.bridge._lines import LineBuffer, OutputRules
+from agentproc.bridge._permission import Approver
 from agentproc.bridge._profile import Profile, Warn
 from agentproc.bridge._result import STDERR_TAIL_CHARS
 
@@ -55,6 +56,7 @@ class AgentProcess:
         note: Warn,
         on_partial: PartialCallback | None,
         on_stderr: Callable[[str], object] | None,
+        approver: Approver | None = None,
     ) -> None:
         self.process = process
         self.profile = profile
@@ -62,11 +64,16 @@ class AgentProcess:
         self.note = note
         self.on_partial = on_partial
         self.on_stderr = on_stderr
+        self.approver = approver
         self.rules = OutputRules(
             streaming=profile.streaming, warn=note, keep_body_chars=profile.max_reply_chars
         )
         self.timed_out = False
         self._stderr = bytearray()
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Set up what a kind of agent process needs beyond this class's state."""
 
     async def run(self) -> int:
         """Run the turn to its end; returns the process's ``returncode``."""
