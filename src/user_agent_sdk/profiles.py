@@ -33,6 +33,10 @@ every other request is denied. Each decision is in the task's logs. How a turn e
   cannot be started -> ``FAILED_WITH_TERMINAL_ERROR``.
 
 The turn's warnings, and the agent's stderr when it failed, go to the task's logs.
+
+A profile here is the agentproc bridge's profile YAML (:class:`agentproc.bridge.Profile`):
+how to start the agent. The agent script it starts may itself be written with
+:func:`agentproc.create_profile`; nothing here depends on that.
 """
 
 from __future__ import annotations

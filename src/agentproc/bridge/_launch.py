@@ -25,7 +25,7 @@ from agentproc._session_id import (
     is_valid_session_id,
 )
 from agentproc.bridge._expand import command_tokens, substitute_placeholders
-from agentproc.bridge._profile import Profile
+from agentproc.bridge._profile_yaml import Profile
 
 INFRA_VARIABLES = (
     "PATH",

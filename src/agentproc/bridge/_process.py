@@ -17,7 +17,7 @@ from agentproc.bridge._group import end_group, group_alive
 from agentproc.bridge._launch import Launch
 from agentproc.bridge._lines import LineBuffer, OutputRules
 from agentproc.bridge._permission import Approver
-from agentproc.bridge._profile import Profile, Warn
+from agentproc.bridge._profile_yaml import Profile, Warn
 from agentproc.bridge._result import STDERR_TAIL_CHARS
 
 PartialCallback = Callable[[str], Awaitable[object] | object]

@@ -30,7 +30,7 @@ from agentproc.bridge._launch import TurnInput, describe_spawn_failure, plan_lau
 from agentproc.bridge._lifeline import dies_with_this_process
 from agentproc.bridge._permission import Approver
 from agentproc.bridge._process import AgentProcess, PartialCallback, open_agent_process
-from agentproc.bridge._profile import Profile, Warn, note_to_stderr
+from agentproc.bridge._profile_yaml import Profile, Warn, note_to_stderr
 from agentproc.bridge._result import (
     EXIT_ERROR,
     RunResult,
