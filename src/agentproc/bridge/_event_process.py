@@ -109,10 +109,11 @@ class EventAgentProcess(AgentProcess):
                 await self._respond(request.request_id, answer)
 
     async def _decide(self, request: PermissionRequest) -> PermissionAnswer | None:
-        if self.approver is None:
+        approver = self.callbacks.on_permission
+        if approver is None:
             return None
         try:
-            answer: object = self.approver(request)
+            answer: object = approver(request)
             if inspect.isawaitable(answer):
                 answer = await answer
         except Exception as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import subprocess
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 import trio
 
@@ -26,6 +27,15 @@ PartialCallback = Callable[[str], Awaitable[object] | object]
 DRAIN_SECS = 2.0
 """After the agent's group has ended, how long its pipes may take to reach end of file.
 Only a process that left the group on purpose (``setsid``) can hold them open longer."""
+
+
+class TurnCallbacks(NamedTuple):
+    """Where a turn reports as it runs (each optional): see :func:`~agentproc.bridge.run_turn`."""
+
+    on_partial: PartialCallback | None = None
+    on_stderr: Callable[[str], object] | None = None
+    on_permission: Approver | None = None
+
 
 _READ_BYTES = 65536
 _STDERR_KEEP_BYTES = 4 * STDERR_TAIL_CHARS  # enough bytes for that many UTF-8 characters
@@ -54,17 +64,13 @@ class AgentProcess:
         profile: Profile,
         launch: Launch,
         note: Warn,
-        on_partial: PartialCallback | None,
-        on_stderr: Callable[[str], object] | None,
-        approver: Approver | None = None,
+        callbacks: TurnCallbacks,
     ) -> None:
         self.process = process
         self.profile = profile
         self.launch = launch
         self.note = note
-        self.on_partial = on_partial
-        self.on_stderr = on_stderr
-        self.approver = approver
+        self.callbacks = callbacks
         self.rules = OutputRules(
             streaming=profile.streaming, warn=note, keep_body_chars=profile.max_reply_chars
         )
@@ -143,25 +149,26 @@ class AgentProcess:
 
     async def _deliver(self, partial: str) -> None:
         """Hand ``partial`` to ``on_partial``, awaiting it when it returns an awaitable."""
-        if self.on_partial is not None:
-            delivered = self.on_partial(partial)
+        if self.callbacks.on_partial is not None:
+            delivered = self.callbacks.on_partial(partial)
             if inspect.isawaitable(delivered):
                 await delivered
 
     async def _read_stderr(self, done: trio.Event) -> None:
         stream = self.process.stderr
         assert stream is not None
-        lines = LineBuffer(self.note) if self.on_stderr is not None else None
+        on_stderr = self.callbacks.on_stderr
+        lines = LineBuffer(self.note) if on_stderr is not None else None
         while chunk := await stream.receive_some(_READ_BYTES):
             self._stderr += chunk
             if len(self._stderr) > 2 * _STDERR_KEEP_BYTES:
                 del self._stderr[:-_STDERR_KEEP_BYTES]
-            if lines is not None and self.on_stderr is not None:
+            if lines is not None and on_stderr is not None:
                 for line in lines.feed(chunk):
-                    self.on_stderr(line)
-        if lines is not None and self.on_stderr is not None:
+                    on_stderr(line)
+        if lines is not None and on_stderr is not None:
             for line in lines.close():
-                self.on_stderr(line)
+                on_stderr(line)
         done.set()
 
     async def _write_stdin(self, data: bytes) -> None:

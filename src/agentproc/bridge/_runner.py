@@ -29,7 +29,12 @@ from agentproc.bridge._event_process import EventAgentProcess
 from agentproc.bridge._launch import TurnInput, describe_spawn_failure, plan_launch
 from agentproc.bridge._lifeline import dies_with_this_process
 from agentproc.bridge._permission import Approver
-from agentproc.bridge._process import AgentProcess, PartialCallback, open_agent_process
+from agentproc.bridge._process import (
+    AgentProcess,
+    PartialCallback,
+    TurnCallbacks,
+    open_agent_process,
+)
 from agentproc.bridge._profile_yaml import Profile, Warn, note_to_stderr
 from agentproc.bridge._result import (
     EXIT_ERROR,
@@ -103,14 +108,13 @@ async def run_turn(
         except OSError as exc:
             raise describe_spawn_failure(exc, launch, profile) from None
         tie.started(process.pid)
+        callbacks = TurnCallbacks(on_partial, on_stderr, on_permission)
         if profile.wire == "0.4":
-            events = EventAgentProcess(
-                process, profile, launch, note, on_partial, on_stderr, on_permission
-            )
+            events = EventAgentProcess(process, profile, launch, note, callbacks)
             returncode = await events.run()
             duration = trio.current_time() - started
             return _event_result(profile, events, returncode, notes, duration)
-        agent = AgentProcess(process, profile, launch, note, on_partial, on_stderr)
+        agent = AgentProcess(process, profile, launch, note, callbacks)
         returncode = await agent.run()  # returns (or raises) once the group has ended
     return _result(profile, turn, agent, returncode, notes, trio.current_time() - started)
 
