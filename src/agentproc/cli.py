@@ -32,7 +32,7 @@ from agentproc.bridge import (
     load_profile,
     run_turn,
 )
-from agentproc.bridge._profile import WIRES
+from agentproc.bridge._profile_yaml import WIRES
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -28,7 +28,7 @@ import enum
 import inspect
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar, overload
+from typing import Any, TypedDict, TypeVar, Unpack, overload
 
 import attrs
 
@@ -186,6 +186,11 @@ def register_user_agent(
         workers=workers,
         event_loop=event_loop,
     )
+    return add_spec(spec, registry)
+
+
+def add_spec(spec: AgentSpec, registry: Registry | None = None) -> AgentSpec:
+    """Add ``spec`` to ``registry`` (default: the active registry) and return it."""
     (registry if registry is not None else _active.get()).add(spec)
     return spec
 
@@ -236,50 +241,62 @@ def user_agent(
         register_user_agent(agent_id)
         return agent_id
 
+    options: SpecOptions = {
+        "agent_id": agent_id,
+        "worker_id": worker_id,
+        "domain": domain,
+        "poll_interval": poll_interval,
+        "workers": workers,
+        "event_loop": event_loop,
+    }
+
     def decorate(handler: F) -> F:
-        register_user_agent(
-            handler,
-            agent_id=agent_id,
-            worker_id=worker_id,
-            domain=domain,
-            poll_interval=poll_interval,
-            workers=workers,
-            event_loop=event_loop,
-        )
+        add_spec(make_spec(handler, **options))
         return handler
 
     return decorate
 
 
-def make_spec(
-    handler: Callable[..., Any],
-    *,
-    agent_id: str | None = None,
-    worker_id: str | None = None,
-    domain: str | None = None,
-    poll_interval: int = 1000,
-    workers: int = 1,
-    event_loop: str | None = None,
-) -> AgentSpec:
-    """The spec of ``handler`` without registering it anywhere."""
+class AgentOptions(TypedDict, total=False):
+    """How a user agent is served: the keyword arguments of :func:`user_agent` but
+    ``event_loop``, each described there."""
+
+    agent_id: str | None
+    worker_id: str | None
+    domain: str | None
+    poll_interval: int
+    workers: int
+
+
+class SpecOptions(AgentOptions, total=False):
+    """Every keyword argument of :func:`user_agent`."""
+
+    event_loop: str | None
+
+
+def make_spec(handler: Callable[..., Any], **options: Unpack[SpecOptions]) -> AgentSpec:
+    """The spec of ``handler`` without registering it anywhere; ``options`` as for
+    :func:`user_agent`."""
     if not callable(handler):
         raise RegistrationError(f"a user agent must be a function, got {type(handler).__name__}")
     name = getattr(handler, "__name__", type(handler).__name__)
-    _check_optional_text(name, "agent_id", agent_id)
-    _check_optional_text(name, "worker_id", worker_id)
-    _check_optional_text(name, "domain", domain)
+    for argument in ("agent_id", "worker_id", "domain"):
+        _check_optional_text(name, argument, options.get(argument))
+    workers = options.get("workers", 1)
     _check_count(name, "workers", workers, low=1)
+    poll_interval = options.get("poll_interval", 1000)
     _check_count(name, "poll_interval", poll_interval, low=0)
     is_async = _is_async(handler)
+    event_loop = options.get("event_loop")
     _check_event_loop(name, event_loop, is_async)
     return AgentSpec(
         handler=handler,
         name=name,
         is_async=is_async,
         injections=_injections(handler, name),
-        agent_id=agent_id,
-        worker_id=worker_id,
-        domain=domain or None,
+        agent_id=options.get("agent_id"),
+        worker_id=options.get("worker_id"),
+        domain=options.get("domain") or None,
         poll_interval_ms=poll_interval,
         workers=workers,
         event_loop=event_loop,

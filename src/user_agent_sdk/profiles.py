@@ -33,6 +33,10 @@ every other request is denied. Each decision is in the task's logs. How a turn e
   cannot be started -> ``FAILED_WITH_TERMINAL_ERROR``.
 
 The turn's warnings, and the agent's stderr when it failed, go to the task's logs.
+
+A profile here is the agentproc bridge's profile YAML (:class:`agentproc.bridge.Profile`):
+how to start the agent. The agent script it starts may itself be written with
+:func:`agentproc.create_profile`; nothing here depends on that.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import functools
 import logging
 import os
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Unpack
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
@@ -61,7 +65,7 @@ from agentproc.bridge import (
 )
 
 from ._errors import UserAgentError
-from ._registry import AgentSpec, Registry, make_spec, register_user_agent
+from ._registry import AgentOptions, AgentSpec, Registry, add_spec, make_spec
 from .runtime import NonRetryableException
 
 log = logging.getLogger("user_agent_sdk.profiles")
@@ -196,65 +200,43 @@ def _problem(exc: BaseException, _: object) -> str:
 def profile_agent(
     profile: Profile | str | os.PathLike[str],
     *,
-    agent_id: str | None = None,
-    worker_id: str | None = None,
-    domain: str | None = None,
-    poll_interval: int = 1000,
-    workers: int = 1,
     allow_tools: Collection[str] | None = None,
+    **options: Unpack[AgentOptions],
 ) -> AgentSpec:
     """The :class:`AgentSpec` of a user agent serving ``profile`` (a Profile or a YAML path).
 
-    The keyword arguments are those of :func:`user_agent_sdk.user_agent`, and
-    ``allow_tools`` (see :class:`ProfileAgent`); with no ``agent_id`` the agent serves the
-    agent id of the credentials. A profile path is loaded
+    ``options`` are the keyword arguments of :func:`user_agent_sdk.user_agent` but
+    ``event_loop`` (``agent_id``, ``worker_id``, ``domain``, ``poll_interval``,
+    ``workers``), and ``allow_tools`` is as for :class:`ProfileAgent`; with no
+    ``agent_id`` the agent serves the agent id of the credentials. A profile path is loaded
     at once: :class:`agentproc.bridge.ProfileError` names a bad file or key, and unknown
     keys are logged as warnings.
     """
     if not isinstance(profile, Profile):
         profile = load_profile(profile, warn=log.warning)
-    return make_spec(
-        ProfileAgent(profile, allow_tools),
-        agent_id=agent_id,
-        worker_id=worker_id,
-        domain=domain,
-        poll_interval=poll_interval,
-        workers=workers,
-        event_loop="trio",  # the bridge runs the agent's process with trio
-    )
+    # The bridge runs the agent's process with trio.
+    return make_spec(ProfileAgent(profile, allow_tools), event_loop="trio", **options)
 
 
 def register_profile(
     profile: Profile | str | os.PathLike[str],
     *,
-    agent_id: str | None = None,
-    worker_id: str | None = None,
-    domain: str | None = None,
-    poll_interval: int = 1000,
-    workers: int = 1,
     registry: Registry | None = None,
     allow_tools: Collection[str] | None = None,
+    **options: Unpack[AgentOptions],
 ) -> AgentSpec:
-    """Register a user agent serving ``profile``, as ``register_user_agent`` does a function.
+    """Register a user agent serving ``profile``, as ``register_user_agent`` does a function;
+    the arguments are those of :func:`profile_agent`, and ``registry`` (default: the
+    active one).
 
     A relative path is taken from the current directory; in an agent script, prefer a path
     built from ``__file__``.
     """
-    if not isinstance(profile, Profile):
-        profile = load_profile(profile, warn=log.warning)
-    return register_user_agent(
-        ProfileAgent(profile, allow_tools),
-        agent_id=agent_id,
-        worker_id=worker_id,
-        domain=domain,
-        poll_interval=poll_interval,
-        workers=workers,
-        event_loop="trio",  # the bridge runs the agent's process with trio
-        registry=registry,
-    )
+    return add_spec(profile_agent(profile, allow_tools=allow_tools, **options), registry)
 
 
 __all__ = [
+    "AgentOptions",
     "AgentTurnFailed",
     "ProfileAgent",
     "profile_agent",

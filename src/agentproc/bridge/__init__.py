@@ -29,6 +29,10 @@ policies :func:`allow_tools` and :func:`deny_all`; and
 dies. The command line is
 ``agentproc run -p profile.yaml --prompt hi``.
 
+"Profile" here always means the profile YAML, how to start an agent (:class:`Profile`,
+parsed in ``_profile_yaml``); :func:`agentproc.create_profile`, on the agent's side, is
+what an agent script calls to be the process that a profile starts.
+
 This package is not imported by ``agentproc`` itself, so that agent scripts, which only
 need the agent side, do not pay for it at start-up.
 """
@@ -43,7 +47,7 @@ from agentproc.bridge._permission import (
     allow_tools,
     deny_all,
 )
-from agentproc.bridge._profile import (
+from agentproc.bridge._profile_yaml import (
     DEFAULT_KILL_GRACE_SECS,
     DEFAULT_MAX_REPLY_CHARS,
     DEFAULT_TIMEOUT_SECS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -25,7 +25,7 @@ from agentproc._session_id import (
     is_valid_session_id,
 )
 from agentproc.bridge._expand import command_tokens, substitute_placeholders
-from agentproc.bridge._profile import Profile
+from agentproc.bridge._profile_yaml import Profile
 
 INFRA_VARIABLES = (
     "PATH",
@@ -98,6 +98,24 @@ class Launch:
     """Wire 0.4 with the permission channel: stdin stays open for permission responses."""
 
 
+def _check_session_id(
+    session_id: str, valid: Callable[[str], bool], explain: Callable[[str], str]
+) -> None:
+    if session_id and not valid(session_id):
+        raise LaunchError(
+            f"session id {session_id!r} cannot be passed to the agent: {explain(session_id)}"
+        )
+
+
+def _placeholders(profile: Profile, turn: TurnInput) -> dict[str, str]:
+    """The ``{{NAME}}`` values of both wires (0.1 adds ``MESSAGE``)."""
+    return {
+        "SESSION_ID": turn.session_id,
+        "SESSION_NAME": turn.session_name,
+        "PROFILE_DIR": str(profile.profile_dir),
+    }
+
+
 def plan_launch(profile: Profile, turn: TurnInput, environ: Mapping[str, str]) -> Launch:
     """The process to start for ``turn``; :class:`LaunchError` when the turn cannot travel.
 
@@ -107,17 +125,8 @@ def plan_launch(profile: Profile, turn: TurnInput, environ: Mapping[str, str]) -
     """
     if profile.wire == "0.4":
         return plan_event_launch(profile, turn, environ)
-    if turn.session_id and not is_valid_session_id(turn.session_id):
-        raise LaunchError(
-            f"session id {turn.session_id!r} cannot be passed to the agent: "
-            f"{explain_invalid_session_id(turn.session_id)}"
-        )
-    values = {
-        "MESSAGE": turn.message,
-        "SESSION_ID": turn.session_id,
-        "SESSION_NAME": turn.session_name,
-        "PROFILE_DIR": str(profile.profile_dir),
-    }
+    _check_session_id(turn.session_id, is_valid_session_id, explain_invalid_session_id)
+    values = {"MESSAGE": turn.message, **_placeholders(profile, turn)}
     argv = [
         substitute_placeholders(token, values)
         for token in command_tokens(profile.command, profile.args)
@@ -137,16 +146,8 @@ def plan_event_launch(profile: Profile, turn: TurnInput, environ: Mapping[str, s
     ``{{SESSION_ID}}``, ``{{SESSION_NAME}}`` and ``{{PROFILE_DIR}}`` substituted in argv,
     ``env`` and ``cwd`` (``{{MESSAGE}}`` stays literal), the infrastructure variables of
     ``environ`` plus the profile's ``env``, and the turn as one JSON line on stdin."""
-    if turn.session_id and not is_valid_event_session_id(turn.session_id):
-        raise LaunchError(
-            f"session id {turn.session_id!r} cannot be passed to the agent: "
-            f"{explain_invalid_event_session_id(turn.session_id)}"
-        )
-    values = {
-        "SESSION_ID": turn.session_id,
-        "SESSION_NAME": turn.session_name,
-        "PROFILE_DIR": str(profile.profile_dir),
-    }
+    _check_session_id(turn.session_id, is_valid_event_session_id, explain_invalid_event_session_id)
+    values = _placeholders(profile, turn)
     argv = [
         substitute_placeholders(token, values) for token in [profile.command, *(profile.args or ())]
     ]

@@ -54,7 +54,7 @@ class PermissionAnswer:
 
 
 Approver = Callable[
-    [PermissionRequest], "PermissionAnswer | Awaitable[PermissionAnswer | None] | None"
+    [PermissionRequest], PermissionAnswer | Awaitable[PermissionAnswer | None] | None
 ]
 """Decides one request; may be async. An exception denies ("permission handler error")."""
 

@@ -12,17 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..history import Execution
-from ._history_db import (
-    EXIT_OK,
-    Unavailable,
-    console,
-    duration_text,
-    execution_json,
-    fail,
-    open_store,
-    status_text,
-    stored_text,
-)
+from . import _history_db as db
 
 SHOWN_LINES = 100
 SHOWN_CHARS = 5_000
@@ -34,17 +24,17 @@ megabytes too. ``useragent hd ID --json`` prints the execution whole."""
 def run(args: argparse.Namespace) -> int:
     command = args.command  # "history-detail" or "hd", as typed
     try:
-        with open_store(args.db_path) as store:
+        with db.open_store(args.db_path) as store:
             execution = store.execution(args.id)
-    except (Unavailable, OSError) as exc:
-        return fail(command, exc)
+    except (db.Unavailable, OSError) as exc:
+        return db.fail(command, exc)
     if execution is None:
-        return fail(command, Unavailable(f"no execution with id {args.id} in {args.db_path}"))
+        return db.fail(command, db.Unavailable(f"no execution with id {args.id} in {args.db_path}"))
     if args.json:
-        print(json.dumps(execution_json(execution), indent=2, ensure_ascii=False))
+        print(json.dumps(db.execution_json(execution), indent=2, ensure_ascii=False))
     else:
-        console().print(render(execution, command))
-    return EXIT_OK
+        db.console().print(render(execution, command))
+    return db.EXIT_OK
 
 
 def render(execution: Execution, command: str = "hd") -> RenderableType:
@@ -52,18 +42,18 @@ def render(execution: Execution, command: str = "hd") -> RenderableType:
     whole = f"`useragent {command} {execution.id} --json` prints it all"
     parts: list[RenderableType] = [
         Text.assemble(
-            (f"Execution {execution.id}  ", "bold magenta"), status_text(execution.status)
+            (f"Execution {execution.id}  ", "bold magenta"), db.status_text(execution.status)
         ),
         _metadata(execution),
     ]
-    error = stored_text(execution.error_message)
+    error = db.stored_text(execution.error_message)
     if error:
         shown, note = _cut(error, whole)
         parts.append(
             Panel(_with(Text(shown), note), title="Error", title_align="left", border_style="red")
         )
-    parts.append(_data("Input", stored_text(execution.input_data), "cyan", whole))
-    parts.append(_data("Output", stored_text(execution.output_data), "green", whole))
+    parts.append(_data("Input", db.stored_text(execution.input_data), "cyan", whole))
+    parts.append(_data("Output", db.stored_text(execution.output_data), "green", whole))
     return Group(*parts)
 
 
@@ -80,8 +70,8 @@ def _metadata(execution: Execution) -> Table:
         ("Attempt", _or_dash(execution.attempt)),
         ("Started", _or_dash(execution.started_at)),
         ("Ended", _or_dash(execution.ended_at)),
-        ("Duration", duration_text(execution.duration_ms)),
-        ("Status", status_text(execution.status)),
+        ("Duration", db.duration_text(execution.duration_ms)),
+        ("Status", db.status_text(execution.status)),
     ]
     for name, value in rows:
         table.add_row(name, value)
@@ -89,7 +79,7 @@ def _metadata(execution: Execution) -> Table:
 
 
 def _or_dash(value: object) -> str:
-    text = stored_text(value)
+    text = db.stored_text(value)
     return "—" if text is None or text == "" else text
 
 

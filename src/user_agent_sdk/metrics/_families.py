@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -12,39 +13,32 @@ from prometheus_client.metrics_core import (
 
 from .._histogram import Histogram
 
+Rows = Iterable[tuple[Sequence[str], float]]
+"""A family's samples: each one's label values and value."""
+_Family = TypeVar("_Family", CounterMetricFamily, GaugeMetricFamily)
 
-def counter(
-    name: str,
-    documentation: str,
-    labels: Sequence[str],
-    rows: Iterable[tuple[Sequence[str], float]],
-) -> CounterMetricFamily:
+
+def counter(name: str, doc: str, labels: Sequence[str], rows: Rows) -> CounterMetricFamily:
     """A counter family (exposed as ``NAME_total``) with one sample per row."""
-    family = CounterMetricFamily(name, documentation, labels=labels)
-    for values, value in rows:
-        family.add_metric(values, value)
-    return family
+    return _filled(CounterMetricFamily(name, doc, labels=labels), rows)
 
 
-def gauge(
-    name: str,
-    documentation: str,
-    labels: Sequence[str],
-    rows: Iterable[tuple[Sequence[str], float]],
-) -> GaugeMetricFamily:
-    family = GaugeMetricFamily(name, documentation, labels=labels)
+def gauge(name: str, doc: str, labels: Sequence[str], rows: Rows) -> GaugeMetricFamily:
+    """A gauge family with one sample per row."""
+    return _filled(GaugeMetricFamily(name, doc, labels=labels), rows)
+
+
+def _filled(family: _Family, rows: Rows) -> _Family:
     for values, value in rows:
         family.add_metric(values, value)
     return family
 
 
 def histogram(
-    name: str,
-    documentation: str,
-    labels: Sequence[str],
-    rows: Iterable[tuple[Sequence[str], Histogram]],
+    name: str, doc: str, labels: Sequence[str], rows: Iterable[tuple[Sequence[str], Histogram]]
 ) -> HistogramMetricFamily:
-    family = HistogramMetricFamily(name, documentation, labels=labels)
+    """A histogram family with one series per row that has observed anything."""
+    family = HistogramMetricFamily(name, doc, labels=labels)
     for values, counts in rows:
         if not counts.count:
             # As conductor-python's (and prometheus-client's labelled) histograms: a series

@@ -31,18 +31,17 @@ PROBE_LIMITS = HTTPLimits(max_body_bytes=64 * 1024, idle_timeout=120.0, max_conn
 def worker_registry(runtime: Runtime) -> CollectorRegistry:
     """A registry of the runtime's metrics and the process's own (CPU, memory, open files,
     garbage collections, Python version)."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(WorkerCollector(runtime))
-    ProcessCollector(registry=registry)
-    PlatformCollector(registry=registry)
-    GCCollector(registry=registry)
-    return registry
+    return _with_process_metrics(WorkerCollector(runtime))
 
 
 def server_registry(engine: TaskEngine) -> CollectorRegistry:
     """A registry of the task server's metrics and the process's own."""
+    return _with_process_metrics(ServerCollector(engine))
+
+
+def _with_process_metrics(collector: Collector) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ServerCollector(engine))
+    registry.register(collector)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)

@@ -54,7 +54,7 @@ from ._leases import LeaseKeeper
 from ._logs import TaskLogger, about_task
 from ._measures import AgentMeasures
 from ._observer import ExecutionObserver, ExecutionRecord
-from ._outcome import Outcome, encode, task_result, unserializable
+from ._outcome import AttemptEnd, encode, task_result, unserializable
 from ._pace import Pace
 from ._refusals import AgentFailed, LeaseLimit, poll_refusal
 from ._reservations import Reservation, Reservations
@@ -667,13 +667,13 @@ class AgentRunner:
         running = _Running(task, self.agent.task_log_level, self._name)
         return sync_call(self.agent, task, running.logger), running
 
-    async def _finish(self, running: _Running, outcome: Outcome | None) -> None:
+    async def _finish(self, running: _Running, outcome: AttemptEnd | None) -> None:
         """Encode, record and hand on the result of a task that has run."""
         task = running.task
         took = time.perf_counter() - running.began
         self._pace.handler_ran(took)
         if outcome is None:
-            outcome = Outcome.failed(
+            outcome = AttemptEnd.failed(
                 "the worker stopped before the task finished (its shutdown grace ran out); "
                 "the server hands the task out again"
             )
@@ -694,7 +694,9 @@ class AgentRunner:
         with trio.CancelScope(shield=True):  # the slot's deadline must not lose a result
             await self._post(result, body)
 
-    def _encode(self, task: Task, outcome: Outcome, logger: TaskLogger) -> tuple[TaskResult, bytes]:
+    def _encode(
+        self, task: Task, outcome: AttemptEnd, logger: TaskLogger
+    ) -> tuple[TaskResult, bytes]:
         lines = list(logger.lines)
         result = task_result(task, self.agent.worker_id, outcome, lines)
         try:

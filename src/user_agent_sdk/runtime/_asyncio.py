@@ -29,10 +29,7 @@ import contextlib
 import contextvars
 import functools
 import logging
-import math
-import selectors
 import threading
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -42,6 +39,7 @@ import sniffio
 import trio
 
 from ._clock import TimerFd
+from ._precise_selector import PreciseSelector, timer_time
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +114,7 @@ class AsyncioLoop:
         timer = timer if timer is not None else TimerFd.open()
         if timer is None:
             raise RuntimeError("the asyncio loop on trio's thread needs a timerfd (Linux)")
-        selector = _PreciseSelector(timer)
+        selector = PreciseSelector(timer)
         try:
             loop = asyncio.SelectorEventLoop(selector)
         except BaseException:
@@ -140,9 +138,9 @@ class AsyncioLoop:
         still running on it are cancelled (and given :data:`CLOSE_WAIT_S` to finish).
 
         On Linux its waits end at the next timer's deadline, not at epoll's rounded
-        millisecond (see :class:`_PreciseSelector`)."""
+        millisecond (see :class:`PreciseSelector`)."""
         timer = TimerFd.open()
-        selector = _PreciseSelector(timer) if timer is not None else None
+        selector = PreciseSelector(timer) if timer is not None else None
         loop: asyncio.AbstractEventLoop = asyncio.SelectorEventLoop(selector)
         ready = threading.Event()
 
@@ -169,7 +167,7 @@ class AsyncioLoop:
 class _TrioThreadLoop(AsyncioLoop):
     """An asyncio loop stepped by a trio task on trio's own thread.
 
-    Each step runs the loop (:meth:`_PreciseSelector.run_without_waiting`) while it has
+    Each step runs the loop (:meth:`PreciseSelector.run_without_waiting`) while it has
     callbacks ready, up to :data:`ITERATIONS_PER_STEP` iterations, with trio's run hidden and
     :mod:`sniffio`'s thread-local cleared (:func:`_as_asyncio`). A call steps the loop
     itself, so its handler starts at once in the caller's trio task. Otherwise a
@@ -179,7 +177,7 @@ class _TrioThreadLoop(AsyncioLoop):
     per wake-up than a step does.
     """
 
-    def __init__(self, loop: asyncio.SelectorEventLoop, selector: _PreciseSelector) -> None:
+    def __init__(self, loop: asyncio.SelectorEventLoop, selector: PreciseSelector) -> None:
         self.loop = loop
         self._selector = selector
         self._fd = selector.fileno()
@@ -242,7 +240,7 @@ class _TrioThreadLoop(AsyncioLoop):
         else:
             scheduled: list[asyncio.TimerHandle] = loop._scheduled  # type: ignore[attr-defined]
             if scheduled:
-                self._selector.arm(_timer_time(scheduled[0].when(), loop))
+                self._selector.arm(timer_time(scheduled[0].when(), loop))
         self._hand_back()
 
     def _hand_back(self) -> None:
@@ -356,77 +354,6 @@ class _OtherThreadLoop(AsyncioLoop):
         self._ending = False
         while self._ends:
             self._ends.popleft().done.set()
-
-
-class _PreciseSelector(selectors.EpollSelector):
-    """epoll whose timed waits end on time: a ``timerfd`` in the set, armed for the
-    wait's end (asyncio's own timeout is rounded up to whole milliseconds, so every
-    ``asyncio.sleep`` would resume up to a millisecond late), or by :meth:`arm`. The
-    timer closes with the selector."""
-
-    def __init__(self, timer: TimerFd) -> None:
-        super().__init__()
-        self._timer = timer
-        self._armed_for = math.inf
-        self._stepping: asyncio.AbstractEventLoop | None = None
-        self._selects = self._iterations = 0
-        super().register(timer.fd, selectors.EVENT_READ)
-
-    def arm(self, when: float) -> None:
-        """Make the epoll fd readable at ``when`` (:func:`time.perf_counter` seconds)."""
-        if when != self._armed_for:
-            self._armed_for = when if self._timer.arm(when) else math.inf
-
-    def run_without_waiting(self, loop: asyncio.AbstractEventLoop, iterations: int) -> None:
-        """Run ``loop`` (whose selector this is) without waiting: its I/O (polled once)
-        and timers are looked at, its ready callbacks run, and so on until an iteration
-        after the first would have waited, at most ``iterations`` iterations. ``run_forever()``,
-        stopped from here: the loop is running (its asyncio hooks set) only meanwhile."""
-        self._stepping = loop
-        self._selects = 0
-        self._iterations = iterations
-        try:
-            loop.run_forever()
-        finally:
-            self._stepping = None
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if self._stepping is not None:
-            self._selects += 1
-            if (timeout != 0 and self._selects > 1) or self._selects >= self._iterations:
-                # The loop would wait, or has run its share: this iteration is its last.
-                self._stepping.stop()
-            if self._selects > 1:
-                # Polled at the step's start; what came since keeps the epoll fd
-                # readable for the next step.
-                return []
-            timeout = 0
-        elif timeout is not None and timeout > 0:
-            self.arm(time.perf_counter() + timeout)
-        ready = super().select(timeout)
-        found = [(key, events) for key, events in ready if key.fd != self._timer.fd]
-        if len(found) != len(ready):
-            self._timer.clear()
-            self._armed_for = math.inf
-        return found
-
-    def close(self) -> None:
-        super().close()
-        self._timer.close()
-
-
-_SAME_CLOCK = all(
-    time.get_clock_info(name).implementation == "clock_gettime(CLOCK_MONOTONIC)"
-    for name in ("monotonic", "perf_counter")
-)
-
-
-def _timer_time(when: float, loop: asyncio.AbstractEventLoop) -> float:
-    """``when`` on ``loop.time()``'s clock, in :func:`time.perf_counter` seconds (not
-    earlier)."""
-    if _SAME_CLOCK and type(loop).time is asyncio.BaseEventLoop.time:
-        return when
-    return when - loop.time() + time.perf_counter()
 
 
 def _nothing() -> None:

@@ -14,7 +14,7 @@ from .._registry import AgentSpec, Injection, TaskContext
 from ..conductor import JsonObject, Task
 from ._asyncio import AsyncioLoop
 from ._logs import TaskLogger
-from ._outcome import Outcome
+from ._outcome import AttemptEnd
 
 PLATFORM_TASK_ID = "__task_id__"
 PLATFORM_AGENT_ID = "__deployed_workflow_id__"
@@ -87,7 +87,7 @@ def context(agent: Agent, task: Task, logger: TaskLogger) -> TaskContext:
 
 async def invoke_async(
     agent: Agent, task: Task, logger: TaskLogger, asyncio_loop: AsyncioLoop | None
-) -> Outcome:
+) -> AttemptEnd:
     """Run an ``async def`` handler once and say how it ended: a trio one in the caller's
     task, an asyncio one as a task of ``asyncio_loop``. Cancellation propagates."""
     if agent.on_asyncio:
@@ -95,13 +95,13 @@ async def invoke_async(
         try:
             call = functools.partial(agent.spec.handler, **arguments(agent, task, logger))
         except Exception as exc:
-            return Outcome.raised(exc)
+            return AttemptEnd.raised(exc)
         return _with_hint(agent, ended(await asyncio_loop.call(call)))
     try:
         value = await agent.spec.handler(**arguments(agent, task, logger))
     except (Exception, SystemExit) as exc:
-        return _with_hint(agent, Outcome.raised(exc))
-    return Outcome.returned(value)
+        return _with_hint(agent, AttemptEnd.raised(exc))
+    return AttemptEnd.returned(value)
 
 
 _WRONG_LOOP = {
@@ -111,7 +111,7 @@ _WRONG_LOOP = {
 }
 
 
-def _with_hint(agent: Agent, ended: Outcome) -> Outcome:
+def _with_hint(agent: Agent, ended: AttemptEnd) -> AttemptEnd:
     """``ended``, its reason telling how to fix a handler run on the wrong event loop."""
     symptoms, wanted = _WRONG_LOOP[agent.on_asyncio]
     if ended.reason is None or not any(symptom in ended.reason for symptom in symptoms):
@@ -138,10 +138,10 @@ def sync_call(agent: Agent, task: Task, logger: TaskLogger) -> Callable[[], Any]
         return fail
 
 
-def ended(result: outcome.Outcome[Any]) -> Outcome:
+def ended(result: outcome.Outcome[Any]) -> AttemptEnd:
     """How a sync handler's call ended, from what its thread captured."""
     try:
         value = result.unwrap()
     except (Exception, SystemExit) as exc:
-        return Outcome.raised(exc)
-    return Outcome.returned(value)
+        return AttemptEnd.raised(exc)
+    return AttemptEnd.returned(value)

@@ -1,4 +1,6 @@
-"""How a handler's return value or exception becomes a ``TaskResult``.
+"""How a handler's return value or exception becomes a ``TaskResult``, by way of an
+:class:`AttemptEnd` (how the attempt ended; not the ``outcome`` library's ``Outcome``,
+which carries a call's value or exception from one thread or loop to another).
 
 - a dict is the output as it is; an attrs instance or a dataclass becomes its fields;
   anything else (``None`` too) becomes ``{"result": value}``;
@@ -25,7 +27,7 @@ MAX_REASON_CHARS = 500
 
 
 @attrs.frozen
-class Outcome:
+class AttemptEnd:
     """How one attempt ended, before it is addressed to the server."""
 
     status: TaskResultStatus
@@ -37,11 +39,11 @@ class Outcome:
     """The class name of the exception the handler raised, if it raised."""
 
     @classmethod
-    def returned(cls, value: Any) -> Outcome:
+    def returned(cls, value: Any) -> AttemptEnd:
         return cls(TaskResultStatus.COMPLETED, to_output(value))
 
     @classmethod
-    def raised(cls, exc: BaseException) -> Outcome:
+    def raised(cls, exc: BaseException) -> AttemptEnd:
         lines = (_traceback(exc),)
         if isinstance(exc, NonRetryableException):
             reason = str(exc) or type(exc).__name__
@@ -57,7 +59,7 @@ class Outcome:
         )
 
     @classmethod
-    def failed(cls, reason: str) -> Outcome:
+    def failed(cls, reason: str) -> AttemptEnd:
         """A retryable failure the runtime itself decided (shutdown, bad output)."""
         return cls(TaskResultStatus.FAILED, reason=reason, extra_logs=(reason,))
 
@@ -83,7 +85,7 @@ def _as_dict(value: Any) -> dict[str, Any] | None:
 
 
 def task_result(
-    task: Task, worker_id: str, outcome: Outcome, logs: list[TaskExecLog]
+    task: Task, worker_id: str, outcome: AttemptEnd, logs: list[TaskExecLog]
 ) -> TaskResult:
     """The result to post for ``task``."""
     reason = outcome.reason
@@ -123,9 +125,9 @@ _ENCODER = json.JSONEncoder(
 """Shared: json.dumps with any option set builds a new encoder on every call."""
 
 
-def unserializable(exc: Exception, agent_name: str) -> Outcome:
+def unserializable(exc: Exception, agent_name: str) -> AttemptEnd:
     """The failure reported when a handler's output cannot be encoded."""
-    return Outcome.failed(f"the output of {agent_name} cannot be sent as JSON: {exc}")
+    return AttemptEnd.failed(f"the output of {agent_name} cannot be sent as JSON: {exc}")
 
 
 def _type_name(value: Any) -> str:
