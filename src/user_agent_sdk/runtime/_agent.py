@@ -156,7 +156,7 @@ class AgentRunner:
         asyncio_loop: AsyncioLoop | None = None,
     ) -> None:
         """``asyncio_loop`` runs the handler when it is written for asyncio."""
-        self.agent = agent
+        self.agent: Agent = agent
         self._asyncio_loop = asyncio_loop
         self.stats = AgentStats()
         self.measures = AgentMeasures()
