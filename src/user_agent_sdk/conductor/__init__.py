@@ -1,5 +1,6 @@
 """The Conductor wire: data models and their one JSON converter."""
 
+from ._capability import DeliveryCapability, ResultRoute
 from ._client import AKABOT, CONDUCTOR, BatchAnswer, ConductorClient, Flavour, encode_result
 from ._converter import camel_case, conductor_converter, from_json_obj, to_json_obj
 from ._errors import AuthenticationError, ConductorError, RequestRejected, ServerUnavailable
@@ -25,12 +26,14 @@ __all__ = [
     "ConductorClient",
     "ConductorError",
     "Credentials",
+    "DeliveryCapability",
     "Flavour",
     "IssuedToken",
     "JsonObject",
     "OAuth2ClientCredentials",
     "OrkesKey",
     "RequestRejected",
+    "ResultRoute",
     "ServerUnavailable",
     "StartWorkflowRequest",
     "Task",
