@@ -70,8 +70,7 @@ def test_a_capability_moves_down_one_step_per_missing_route_and_logs_it_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="user_agent_sdk")
-    routes = frozenset({ResultRoute.UPDATE_BATCH, ResultRoute.UPDATE_V2})
-    capability = DeliveryCapability(routes, "http://server")
+    capability = DeliveryCapability("http://server", update_v2=True, update_batch=True)
     best = [capability.best]
     capability.lacks(ResultRoute.UPDATE_BATCH, 404)
     capability.lacks(ResultRoute.UPDATE_BATCH, 404)  # a request already under way
@@ -87,7 +86,7 @@ def test_a_capability_moves_down_one_step_per_missing_route_and_logs_it_once(
 
 
 def test_a_server_without_update_v2_steps_from_update_batch_to_plain_updates() -> None:
-    capability = DeliveryCapability(frozenset({ResultRoute.UPDATE_BATCH}), "http://server")
+    capability = DeliveryCapability("http://server", update_v2=False, update_batch=True)
     capability.lacks(ResultRoute.UPDATE_BATCH, 405)
     assert capability.best is ResultRoute.PLAIN_UPDATE
     assert not capability.offers(ResultRoute.UPDATE_V2)

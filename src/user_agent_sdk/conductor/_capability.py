@@ -44,10 +44,15 @@ class DeliveryCapability:
 
     __slots__ = ("_offered", "_server", "best")
 
-    def __init__(self, offered: frozenset[ResultRoute], server: str) -> None:
-        """``offered``: the routes the kind of server may have (a plain update always);
-        ``server``: its URL, for the log."""
-        self._offered = offered | {ResultRoute.PLAIN_UPDATE}
+    def __init__(self, server: str, *, update_v2: bool, update_batch: bool) -> None:
+        """``server``: its URL, for the log; ``update_v2``, ``update_batch``: whether the
+        kind of server may have those routes (a plain update it always has)."""
+        offered = {ResultRoute.PLAIN_UPDATE}
+        if update_v2:
+            offered.add(ResultRoute.UPDATE_V2)
+        if update_batch:
+            offered.add(ResultRoute.UPDATE_BATCH)
+        self._offered = frozenset(offered)
         self._server = server
         self.best = max(self._offered)
 

@@ -150,7 +150,11 @@ class ConductorClient:
             self._sender = _HttpxSender(self._http, self._origin)
         else:
             self._sender = Pool(self.api_url, max_connections, ssl_context=tls)
-        self.delivery = DeliveryCapability(_routes(flavour), self.api_url)
+        self.delivery = DeliveryCapability(
+            self.api_url,
+            update_v2=flavour.update_and_poll_path is not None,
+            update_batch=flavour.update_batch_path is not None,
+        )
         """The best way of posting results this server is still believed to offer; shared
         by everything that uses this client."""
         self.task_bytes = 0.0
@@ -290,10 +294,9 @@ class ConductorClient:
         One request to the embedded server's ``update-batch`` extension, applied in one
         transaction: every result, then a lease of up to ``count`` tasks of ``task_type``
         (0: none). None when the server has no such endpoint (it answered 404 or 405):
-        nothing was applied, and later calls return None at once (:attr:`delivery`).
-        Raises like the other methods, in which case the results may or may not have been
-        applied (posting them again is harmless: a result for an attempt that has ended
-        changes nothing).
+        nothing was applied, and later calls return None at once. Raises like the other
+        methods, in which case the results may or may not have been applied (posting
+        them again is harmless: a result for an attempt that has ended changes nothing).
         """
         template = self.flavour.update_batch_path
         if template is None or not self.delivery.offers(ResultRoute.UPDATE_BATCH):
@@ -421,16 +424,6 @@ def _task(data: Any) -> Task:
         return from_json_obj(data, Task)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
         raise ConductorError(f"the server answered a task this client cannot read: {exc}") from None
-
-
-def _routes(flavour: Flavour) -> frozenset[ResultRoute]:
-    """The ways of posting results that ``flavour``'s servers may offer."""
-    routes = {ResultRoute.PLAIN_UPDATE}
-    if flavour.update_and_poll_path is not None:
-        routes.add(ResultRoute.UPDATE_V2)
-    if flavour.update_batch_path is not None:
-        routes.add(ResultRoute.UPDATE_BATCH)
-    return frozenset(routes)
 
 
 def _proxied(url: str) -> bool:
