@@ -384,9 +384,9 @@ class AgentRunner:
         result, body = self._recorder.record(
             running.task, outcome, running.logger, running.started, took
         )
-        delivery = self._delivery
-        assert delivery is not None
-        if delivery.take(result, body):  # no checkpoint: nothing to shield
+        assert self._delivery is not None
+        poster = self._delivery.take(result, body)  # update-batch: no checkpoint
+        if poster is None:
             return
         with trio.CancelScope(shield=True):  # the slot's deadline must not lose a result
-            await delivery.post(result, body)
+            await poster.post(result, body)

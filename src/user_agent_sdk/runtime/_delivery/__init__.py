@@ -12,6 +12,8 @@ offer, moved down once when the server turns out to lack it.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from ...conductor import ResultRoute, TaskResult
 from .._requests import AgentRequests
 from ._exchange import EXCHANGES_IN_FLIGHT, MAX_BATCH, MAX_BATCH_BYTES, Exchanger
@@ -22,22 +24,31 @@ __all__ = [
     "EXCHANGES_IN_FLIGHT",
     "MAX_BATCH",
     "MAX_BATCH_BYTES",
+    "Poster",
     "ResultDelivery",
 ]
+
+
+class Poster(Protocol):
+    """A route that posts results one request each."""
+
+    async def post(self, result: TaskResult, body: bytes) -> None:
+        """Deliver ``result`` (encoded as ``body``); waits only while posts are backed up."""
+        ...
 
 
 class ResultDelivery:
     """Hands each result of one agent to the route the server offers.
 
-    A slot calls :meth:`take` first: it takes the result without waiting when results go
-    by update-batch; otherwise the slot awaits :meth:`post`. :meth:`run` runs the
-    update-batch loop, when that route is offered, until :meth:`close`.
+    A slot hands each result to :meth:`take`, which queues it without waiting when
+    results go by update-batch, or names the :class:`Poster` the slot then awaits.
+    :meth:`run` runs the update-batch loop, when that route is offered, until :meth:`close`.
     """
 
     def __init__(self, requests: AgentRequests) -> None:
         self._capability = requests.client.delivery
         self._plain = PlainUpdates(requests)
-        self._lease_next = LeaseNextUpdates(requests, self._plain)
+        self._lease_next = LeaseNextUpdates(requests)
         self._exchanger = Exchanger(requests, self.post)
 
     @property
@@ -46,23 +57,20 @@ class ResultDelivery:
         poll now would ask for the same room)."""
         return self._exchanger.leasing
 
-    def take(self, result: TaskResult, body: bytes) -> bool:
-        """Queue ``result`` for the next update-batch (no checkpoint); False when results
-        go one request each: then :meth:`post` it."""
-        if self._capability.best is ResultRoute.UPDATE_BATCH:
-            self._exchanger.queue(result, body)
-            return True
-        return False
-
-    async def post(self, result: TaskResult, body: bytes) -> None:
-        """Deliver ``result`` by the best route; waits only while posts are backed up."""
+    def take(self, result: TaskResult, body: bytes) -> Poster | None:
+        """Queue ``result`` for the next update-batch (no checkpoint) and return None; or,
+        when results go one request each, return the poster to ``post`` it with."""
         best = self._capability.best
         if best is ResultRoute.UPDATE_BATCH:
             self._exchanger.queue(result, body)
-        elif best is ResultRoute.UPDATE_V2:
-            await self._lease_next.post(result, body)
-        else:
-            await self._plain.post(result, body)
+            return None
+        return self._lease_next if best is ResultRoute.UPDATE_V2 else self._plain
+
+    async def post(self, result: TaskResult, body: bytes) -> None:
+        """Deliver ``result`` by the best route; waits only while posts are backed up."""
+        poster = self.take(result, body)
+        if poster is not None:
+            await poster.post(result, body)
 
     def wake(self) -> None:
         """The room for tasks, or whether the agent is stopping, may have changed."""

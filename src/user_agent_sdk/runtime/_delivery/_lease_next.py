@@ -7,7 +7,6 @@ import trio
 from ...conductor import ConductorError, Task, TaskResult
 from .._requests import AgentRequests
 from .._reservations import Reservation
-from ._plain import PlainUpdates
 
 
 class LeaseNextUpdates:
@@ -15,16 +14,16 @@ class LeaseNextUpdates:
     else as a plain update. At most ``agent.workers`` update-v2 posts are under way at
     once; a post that fails goes to the result sender, which retries it plainly."""
 
-    def __init__(self, requests: AgentRequests, plain: PlainUpdates) -> None:
+    def __init__(self, requests: AgentRequests) -> None:
         self._requests = requests
-        self._plain = plain
         self._posts = trio.Semaphore(max(1, requests.agent.workers))
 
     async def post(self, result: TaskResult, body: bytes) -> None:
         """Start posting ``result``; waits only while posts are backed up."""
         requests = self._requests
-        if requests.slots.room() <= 0:
-            await self._plain.post(result, body)
+        if requests.slots.room() <= 0:  # a plain update, as PlainUpdates posts it
+            await requests.sender.send(result, body)
+            requests.room_changed.set()
             return
         # Reserved before waiting, so that the poller does not ask for it too.
         reservation = requests.reservations.reserve(1)
