@@ -12,10 +12,12 @@
         │                           cancel scope (its shutdown deadline), hand results on
         ├── exchanger               posts the results waiting, all in one update-batch
         │                           request that also leases their replacements
+        │                           (_delivery/_exchange.py; while the server offers it)
         ├── poller                  asks for tasks when slots are idle and no post will
-        │                           bring them (long polls while the queue is empty)
+        │                           bring them (long polls while the queue is empty;
+        │                           _poller.py)
         └── posts (Conductor)       on servers without update-batch: update-v2 per result,
-                                    whose answer is the next task
+                                    whose answer is the next task (_delivery/_lease_next.py)
 
 The runner owns the slots, the buffer, the pace and the lifecycle (run, stop, abort).
 Results go to a :class:`~._delivery.ResultDelivery`, which posts them by the best route
