@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 if TYPE_CHECKING:
-    from agentproc._channel import TurnChannel
+    from agentproc._event_channel import TurnChannel
     from agentproc._permission import PermissionDecision
 
 PROTOCOL_VERSION = "0.1"
@@ -174,7 +174,7 @@ class AgentContext:
 
 
 def _done() -> Awaitable[None]:
-    from agentproc._channel import Done
+    from agentproc._event_channel import Done
 
     return Done()
 

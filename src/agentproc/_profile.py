@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
 import threading
 from collections.abc import AsyncIterator
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import trio
+from agentproc._at_once import SIGNAL_STATUS, answer_at_once, answers_at_once
+from agentproc._context import AgentContext, context_from_env, context_from_turn_line, wire_of
+from agentproc._outcome import EXIT_SIGINT, EventLoop, Handler, Judge
+from agentproc._permission import StdinLines
 
-from agentproc._context import context_from_env, wire_of
-from agentproc._output import FdSink
-from agentproc._turn import EXIT_SIGINT, EXIT_SIGTERM, EventLoop, Handler, Turn
-
-_SIGNAL_STATUS = {signal.SIGTERM: EXIT_SIGTERM, signal.SIGINT: EXIT_SIGINT}
+if TYPE_CHECKING:
+    from agentproc._turn import Turn
 
 
 def create_profile(handler: Handler, *, event_loop: EventLoop | None = None) -> NoReturn:
@@ -31,7 +30,10 @@ def create_profile(handler: Handler, *, event_loop: EventLoop | None = None) -> 
     ``trio.to_thread``) and writes its answer on stdout, in the same wire. An ``async def``
     handler written for asyncio (``event_loop="asyncio"``, or by default when its module
     uses asyncio and not trio, as agents for the protocol's own SDKs do) runs under
-    ``asyncio.run`` in a worker thread instead:
+    ``asyncio.run`` in a worker thread instead. An ``async def`` handler with no ``await``,
+    ``async for`` or ``async with`` in its body, in a script that names no event loop and
+    has not imported trio, runs to its end in one step on the main thread, as it would
+    under ``trio.run``, without starting trio. Either way:
 
     - 0.1: ``str`` -> the reply body; ``AgentResult`` -> an ``AGENT_SESSION:`` line, then
       the body; body lines that start with a protocol prefix get a leading space.
@@ -50,20 +52,23 @@ def create_profile(handler: Handler, *, event_loop: EventLoop | None = None) -> 
     fd 1, so capture their output rather than letting it through.
     """
     debug = os.environ.get("AGENT_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    stdin = None
     if wire_of(os.environ) == "0.1":
         context = context_from_env(os.environ)
-        turn = Turn(handler, context, FdSink(1), sys.stderr, debug=debug, event_loop=event_loop)
     else:
-        turn = _event_turn(handler, debug, event_loop)
+        stdin = StdinLines(0)
+        context = context_from_turn_line(stdin.readline())
     sys.stdout.flush()  # anything printed before the turn goes out before the turn's lines
     real_stdout, sys.stdout = sys.stdout, sys.stderr
     try:
-        status = trio.run(_serve, turn)
-    except KeyboardInterrupt:  # SIGINT before the signal receiver was in place
-        status = EXIT_SIGINT
+        if answers_at_once(handler, event_loop):
+            judge = Judge(sys.stderr, debug=debug)
+            status, stopped = answer_at_once(handler, context, stdin, judge)
+        else:
+            status, stopped = _run_on_trio(handler, context, stdin, debug, event_loop)
     finally:
         sys.stdout = real_stdout
-    if turn.stopped:
+    if stopped:
         sys.stderr.flush()
         os._exit(status)
     # The interpreter's teardown runs the cyclic collector over every object that trio and
@@ -74,21 +79,35 @@ def create_profile(handler: Handler, *, event_loop: EventLoop | None = None) -> 
     sys.exit(status)
 
 
-def _event_turn(handler: Handler, debug: bool, event_loop: EventLoop | None) -> Turn:
-    from agentproc._context import context_from_turn_line
-    from agentproc._permission import StdinLines
+def _run_on_trio(
+    handler: Handler,
+    context: AgentContext,
+    stdin: StdinLines | None,
+    debug: bool,
+    event_loop: EventLoop | None,
+) -> tuple[int, bool]:
+    """The turn under ``trio.run``: its exit status, and whether a signal stopped it."""
+    import trio
 
-    lines = StdinLines(0)
-    context = context_from_turn_line(lines.readline())
-    return Turn(
-        handler, context, FdSink(1), sys.stderr, debug=debug, stdin=lines, event_loop=event_loop
+    from agentproc._output import FdSink
+    from agentproc._turn import Turn
+
+    turn = Turn(
+        handler, context, FdSink(1), sys.stderr, debug=debug, stdin=stdin, event_loop=event_loop
     )
+    try:
+        status = trio.run(_serve, turn)
+    except KeyboardInterrupt:  # SIGINT before the signal receiver was in place
+        status = EXIT_SIGINT
+    return status, turn.stopped
 
 
 async def _serve(turn: Turn) -> int:
+    import trio
+
     if threading.current_thread() is not threading.main_thread():
         return await turn.run()  # signal handlers can only be set in the main thread
-    with trio.open_signal_receiver(*_SIGNAL_STATUS) as signals:
+    with trio.open_signal_receiver(*SIGNAL_STATUS) as signals:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stop_on_signal, signals, turn)
             status = await turn.run()
@@ -97,5 +116,7 @@ async def _serve(turn: Turn) -> int:
 
 
 async def _stop_on_signal(signals: AsyncIterator[int], turn: Turn) -> None:
+    import signal
+
     async for signum in signals:
-        turn.stop(_SIGNAL_STATUS[signal.Signals(signum)])
+        turn.stop(SIGNAL_STATUS[signal.Signals(signum)])

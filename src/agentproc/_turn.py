@@ -7,76 +7,36 @@ Shared by :func:`agentproc.create_profile` (a real process, fd 1, signals) and
 from __future__ import annotations
 
 import inspect
-import traceback
-import types
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any, Literal, Protocol, TextIO, TypeAlias
+from collections.abc import Mapping
+from typing import Any, Protocol, TextIO
 
 import attrs
 import trio
 
-from agentproc._channel import TurnChannel, Wire01Channel, Wire04Channel
+from agentproc._channel import Wire01Channel, Wire04Channel
 from agentproc._context import AgentContext
-from agentproc._output import BlockingSink, EventWriter, Sink, StdoutWriter
-from agentproc._permission import StdinLines
-from agentproc._result import AgentResult, ProtocolError
-from agentproc._session_id import (
-    explain_invalid_event_session_id,
-    explain_invalid_session_id,
-    is_valid_event_session_id,
-    normalize_session_id,
+from agentproc._event_channel import EventChannel, TurnChannel
+from agentproc._outcome import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EventLoop,
+    Handler,
+    Judge,
+    default_event_loop,
+    is_async,
+    session_id_01,
+    session_id_04,
 )
+from agentproc._output import BlockingSink, EventWriter, Sink
+from agentproc._permission import StdinLines
+from agentproc._stdout_writer import StdoutWriter
 from agentproc._wire_in_use import reset_wire, use_wire
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_SIGINT = 130
-EXIT_SIGTERM = 143
-
-Reply: TypeAlias = str | AgentResult | None
-Handler: TypeAlias = Callable[[AgentContext], Awaitable[Reply] | Reply]
-"""An async or sync function of the context returning a ``str``, an ``AgentResult`` or None."""
-
-
-def _is_async(handler: object) -> bool:
-    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)  # noqa: B004 - an object with async __call__
-    )
-
-
-EventLoop: TypeAlias = Literal["trio", "asyncio"]
-
-
-def _module_names(handler: object) -> set[str]:
-    """Top-level package names of the modules and objects the handler's module refers to."""
-    target = handler if inspect.isroutine(handler) else getattr(handler, "__call__", None)  # noqa: B004
-    if callable(target):
-        target = inspect.unwrap(target)
-    namespace = getattr(target, "__globals__", None) or {}
-    names = set()
-    for value in namespace.values():
-        name = (
-            value.__name__
-            if isinstance(value, types.ModuleType)
-            else getattr(value, "__module__", None)
-        )
-        if isinstance(name, str):
-            names.add(name.partition(".")[0])
-    return names
-
-
-def default_event_loop(handler: object) -> EventLoop:
-    """Where an ``async def`` handler runs when its script does not say: on asyncio (as the
-    protocol's own SDKs run every handler) when its module uses asyncio and not trio,
-    otherwise on trio."""
-    used = _module_names(handler)
-    return "asyncio" if "asyncio" in used and "trio" not in used else "trio"
 
 
 async def _invoke(handler: Handler, context: AgentContext, event_loop: EventLoop) -> object:
-    if _is_async(handler) and event_loop == "asyncio":
+    if is_async(handler) and event_loop == "asyncio":
         return await _invoke_on_asyncio(handler, context)
-    if _is_async(handler):
+    if is_async(handler):
         return await handler(context)  # type: ignore[misc]
     # A sync handler may block as long as it likes; abandon_on_cancel lets a signal end
     # the turn without waiting for it (its later sends are dropped).
@@ -94,19 +54,6 @@ async def _invoke_on_asyncio(handler: Handler, context: AgentContext) -> object:
 
     # A loop of its own in a worker thread: cancelling the turn (a signal) abandons it.
     return await trio.to_thread.run_sync(asyncio.run, call(), abandon_on_cancel=True)
-
-
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield exc
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class Turn:
@@ -138,8 +85,7 @@ class Turn:
         self._handler = handler
         self._context = context
         self._sink = sink
-        self._stderr = stderr
-        self._debug = debug
+        self._judge = Judge(stderr, debug=debug)
         self._handler_scope = trio.CancelScope()
         self._stop_status: int | None = None
 
@@ -180,7 +126,7 @@ class Turn:
         async with trio.open_nursery() as nursery:
             channel = Wire04Channel(events, self._stdin, nursery)
             try:
-                status = await self._answer(channel, _Events04(events))
+                status = await self._answer(channel, _Events04(channel))
             finally:
                 events.close()
                 nursery.cancel_scope.cancel()  # the stdin reader of request_permission
@@ -188,7 +134,7 @@ class Turn:
 
     def _final_status(self, status: int, failure: OSError | None) -> int:
         if failure is not None:
-            self._say(f"stdout was closed by its reader ({failure}); output was lost")
+            self._judge.say(f"stdout was closed by its reader ({failure}); output was lost")
             status = status or EXIT_ERROR
         return self._stop_status if self._stop_status is not None else status
 
@@ -198,7 +144,7 @@ class Turn:
             try:
                 result = await self._invoke(context)
             except SystemExit as exc:
-                return self._exit_requested(exc)
+                return self._judge.exit_requested(exc)
             except Exception as exc:
                 return await self._failed(exc, out)
             return await self._deliver(result, out)
@@ -216,61 +162,18 @@ class Turn:
     async def _deliver(self, result: object, out: _Out) -> int:
         if out.turn_failed:
             return EXIT_ERROR  # 0.1: the reply of a failed turn is discarded
-        if result is None:
-            return EXIT_OK
-        if isinstance(result, str):
-            result = AgentResult(response=result)
-        if not isinstance(result, AgentResult) or not isinstance(result.response, str):
-            shown = type(result.response if isinstance(result, AgentResult) else result)
-            self._say(
-                f"the handler returned {shown.__name__}; return a str, an "
-                "AgentResult(response=str, session_id=str) or None"
-            )
-            return EXIT_ERROR
-        usage: object = result.usage
-        if usage is not None and not isinstance(usage, Mapping):
-            self._say(f"AgentResult.usage is {type(usage).__name__}, not a mapping; not sent")
-            usage = None
-        await out.reply(self._checked_session_id(result.session_id, out), result.response, usage)
+        reply = self._judge.reply(result, out.check_session_id)
+        if isinstance(reply, int):
+            return reply
+        await out.reply(*reply)
         return EXIT_OK
 
-    def _checked_session_id(self, raw: str, out: _Out) -> str:
-        if not raw:
-            return ""
-        session_id, reason = out.check_session_id(raw)
-        if session_id is None:
-            self._say(
-                f"session id {raw!r} was not written: {reason}; the bridge keeps the previous id"
-            )
-            return ""
-        return session_id
-
     async def _failed(self, exc: Exception, out: _Out) -> int:
-        leaves = list(_leaves(exc))
-        protocol_errors = [leaf for leaf in leaves if isinstance(leaf, ProtocolError)]
-        others = [leaf for leaf in leaves if not isinstance(leaf, ProtocolError)]
-        if protocol_errors:
-            await out.error(str(protocol_errors[0]))
-        if others:
-            more = f" (and {len(others) - 1} more)" if len(others) > 1 else ""
-            hint = "" if self._debug else " (set AGENT_DEBUG=1 for the traceback)"
-            self._say(f"the handler failed: {_one_line(others[0])}{more}{hint}")
-            if self._debug:
-                traceback.print_exception(exc, file=self._stderr)
-                self._stderr.flush()
+        message = self._judge.protocol_error(exc)
+        if message is not None:
+            await out.error(message)
+        self._judge.report_failure(exc)
         return EXIT_ERROR
-
-    def _exit_requested(self, exc: SystemExit) -> int:
-        if exc.code is None:
-            return EXIT_OK
-        if isinstance(exc.code, int):
-            return exc.code
-        self._say(str(exc.code))
-        return EXIT_ERROR
-
-    def _say(self, message: str) -> None:
-        self._stderr.write(f"agentproc: {message}\n")
-        self._stderr.flush()
 
 
 class _Out(Protocol):
@@ -297,8 +200,7 @@ class _Lines01:
         return self._writer.error_sent
 
     def check_session_id(self, raw: str) -> tuple[str | None, str]:
-        session_id = normalize_session_id(raw)
-        return session_id, "" if session_id is not None else explain_invalid_session_id(raw)
+        return session_id_01(raw)
 
     async def reply(self, session_id: str, text: str, usage: Mapping[str, Any] | None) -> None:
         await self._writer.send_reply(session_id, text)  # 0.1 has no usage
@@ -310,28 +212,20 @@ class _Lines01:
 class _Events04:
     """Wire 0.4: one ``result`` event; an ``error`` event does not end the turn."""
 
-    def __init__(self, events: EventWriter) -> None:
-        self._events = events
+    def __init__(self, channel: EventChannel) -> None:
+        self._channel = channel
 
     @property
     def turn_failed(self) -> bool:
         return False  # the bridge, not the agent, drops what follows an error
 
     def check_session_id(self, raw: str) -> tuple[str | None, str]:
-        if is_valid_event_session_id(raw):
-            return raw, ""
-        return None, explain_invalid_event_session_id(raw)
+        return session_id_04(raw)
 
     async def reply(self, session_id: str, text: str, usage: Mapping[str, Any] | None) -> None:
-        from agentproc._events import encode_event, result_event
-
-        event = result_event(text, session_id, usage)
-        if event is not None:
-            self._events.emit(encode_event(event))
+        self._channel.write_result(session_id, text, usage)
         await trio.lowlevel.checkpoint()
 
     async def error(self, message: str) -> None:
-        from agentproc._events import encode_event, error_event
-
-        self._events.emit(encode_event(error_event(message or "unknown error", "")))
+        self._channel.write_error(message)
         await trio.lowlevel.checkpoint()

@@ -56,6 +56,11 @@ def encode_session(session_id: str) -> bytes:
     return f"{SESSION_PREFIX}{session_id}\n".encode("ascii")
 
 
+def encode_reply(session_id: str, body: str) -> bytes:
+    """The end of a turn: the session line (when ``session_id`` is set), then the body."""
+    return (encode_session(session_id) if session_id else b"") + encode_body(body)
+
+
 def escape_body(text: str) -> str:
     """``text`` with one space added before every line that starts with a prefix."""
     return _BODY_ESCAPE.sub(r"\1 \2", text)

@@ -33,10 +33,11 @@ from typing import Any
 import attrs
 
 from agentproc._context import AgentContext, context_from_env
+from agentproc._outcome import EventLoop, Handler
 from agentproc._output import BufferSink
 from agentproc._permission import StdinLines
 from agentproc._transcript import read_transcript
-from agentproc._turn import EventLoop, Handler, Turn
+from agentproc._turn import Turn
 
 __all__ = ["TurnOutcome", "run_handler"]
 

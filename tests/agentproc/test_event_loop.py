@@ -15,7 +15,7 @@ import trio
 
 from agentproc import AgentContext
 from agentproc._context import Wire
-from agentproc._turn import default_event_loop
+from agentproc._outcome import default_event_loop
 from agentproc.testing import run_handler
 
 from .agents import TIMEOUT, agent_env, write_agent

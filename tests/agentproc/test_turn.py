@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from agentproc import AgentContext, AgentResult, ProtocolError
-from agentproc._output import StdoutWriter
+from agentproc._stdout_writer import StdoutWriter
 from agentproc._turn import Turn
 from agentproc.testing import run_handler
 

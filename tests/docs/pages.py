@@ -1,4 +1,4 @@
-"""The code blocks of the documentation: ``docs/**/*.md`` and the README.
+"""The code blocks of the documentation: ``docs/**/*.md``, the README and CONTRIBUTING.md.
 
 Each block is preceded by a marker that says how it is tested::
 
@@ -19,6 +19,7 @@ import attrs
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
+CONTRIBUTING = ROOT / "CONTRIBUTING.md"
 UNMARKED_LANGUAGES = frozenset({"text"})
 
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -40,7 +41,7 @@ class Block:
 
 
 def pages() -> list[Path]:
-    return [README, *sorted(DOCS.rglob("*.md"))]
+    return [README, CONTRIBUTING, *sorted(DOCS.rglob("*.md"))]
 
 
 def page_blocks(page: Path) -> list[Block]:

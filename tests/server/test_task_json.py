@@ -1,4 +1,4 @@
-"""The hand-written task JSON the server hands out equals the model's own unstructuring."""
+"""The task JSON the server hands out equals the model's own unstructuring."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from user_agent_sdk.conductor import Task, TaskStatus, from_json_obj, to_json_obj
-from user_agent_sdk.server._engine import task_json, task_model
-from user_agent_sdk.server._store import TaskRow
+from user_agent_sdk.server._records import TaskAttempt
+from user_agent_sdk.server._views import task_json, task_model
 
 _text = st.text(max_size=12)
 _maybe_text = st.none() | _text
@@ -15,7 +15,7 @@ _count = st.integers(min_value=0, max_value=2**40)
 _json = st.dictionaries(_text, st.integers() | _text | st.booleans() | st.none(), max_size=3)
 
 rows = st.builds(
-    TaskRow,
+    TaskAttempt,
     seq_no=_count,
     id=_text,
     workflow_id=_text,
@@ -49,10 +49,10 @@ rows = st.builds(
 
 
 @given(rows)
-def test_task_json_is_what_the_converter_makes_of_the_task(row: TaskRow) -> None:
+def test_task_json_is_what_the_converter_makes_of_the_task(row: TaskAttempt) -> None:
     assert task_json(row) == to_json_obj(task_model(row))
 
 
 @given(rows)
-def test_a_client_reads_back_the_same_task(row: TaskRow) -> None:
+def test_a_client_reads_back_the_same_task(row: TaskAttempt) -> None:
     assert from_json_obj(task_json(row), Task) == task_model(row)

@@ -28,8 +28,10 @@ from hypothesis.stateful import (
 )
 
 from user_agent_sdk.conductor import TaskResult, TaskResultStatus, TaskStatus, WorkflowStatus
-from user_agent_sdk.server._engine import Submission, TaskEngine, TaskNotFound, TaskSettings
-from user_agent_sdk.server._store import Store, TaskRow
+from user_agent_sdk.server._engine import Submission, TaskEngine, TaskNotFound
+from user_agent_sdk.server._records import TaskAttempt
+from user_agent_sdk.server._settings import TaskSettings
+from user_agent_sdk.server._store import Store
 
 T = TypeVar("T")
 
@@ -92,7 +94,7 @@ class EngineHost:
                 with trio.CancelScope() as scope:
                     self._scope = scope
                     async with trio.open_nursery() as nursery:
-                        await nursery.start(engine.run_timers)
+                        await nursery.start(engine.run)
                         started.set()
                         await trio.sleep_forever()
             finally:
@@ -137,7 +139,7 @@ class TaskMachine(RuleBasedStateMachine):
         self.workflows: dict[str, ModelWorkflow] = {}
         self.seq = itertools.count()
         self.outputs = itertools.count()
-        self.answers: list[list[TaskRow]] = []
+        self.answers: list[list[TaskAttempt]] = []
         """Poll answers the machine may later declare undelivered."""
 
     # -- helpers ---------------------------------------------------------------
@@ -220,7 +222,7 @@ class TaskMachine(RuleBasedStateMachine):
             task.poll_count += 1
         return [task.id for task in sorted(visible, key=lambda task: task.seq)]
 
-    def _remember(self, rows: list[TaskRow]) -> None:
+    def _remember(self, rows: list[TaskAttempt]) -> None:
         if rows:
             self.answers.append(rows)
 
@@ -267,7 +269,7 @@ class TaskMachine(RuleBasedStateMachine):
 
     @rule(count=st.integers(1, 4))
     def poll(self, count: int) -> None:
-        async def poll() -> list[TaskRow]:
+        async def poll() -> list[TaskAttempt]:
             return await self.engine.poll(TASK_TYPE, worker_id="model", count=count)
 
         rows = self.host.call(poll)
@@ -298,7 +300,7 @@ class TaskMachine(RuleBasedStateMachine):
         ids = data.draw(st.lists(st.sampled_from(list(self.tasks)), max_size=4, unique=True))
         batch = [self._result(data, task_id) for task_id in ids]
 
-        async def send() -> tuple[list[str], list[TaskRow]]:
+        async def send() -> tuple[list[str], list[TaskAttempt]]:
             return await self.engine.update_batch(
                 batch, (TASK_TYPE, ""), count=count, worker_id="model"
             )

@@ -7,19 +7,25 @@ import json
 import os
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
-import httpx
 import trio
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from .._errors import UserAgentError
-from ..conductor import Workflow, WorkflowStatus, from_json_obj
+from ..conductor import (
+    CONDUCTOR,
+    AuthenticationError,
+    ConductorClient,
+    ConductorError,
+    OrkesKey,
+    RequestRejected,
+)
+from ..config._urls import check_http_url
+from ..models import Workflow, WorkflowStatus
 from . import _errors
 
-JSON = {"content-type": "application/json"}
 IN_FLIGHT = 32
 """Requests in flight at once while submitting or waiting."""
 
@@ -38,10 +44,18 @@ def run(args: argparse.Namespace) -> int:
         if (problem := _errors.find(error, SubmitError)) is not None:
             print(f"useragent submit: {problem}", file=sys.stderr)
             return 2
-        if (failure := _errors.find(error, httpx.HTTPError)) is not None:
-            print(f"useragent submit: {args.server}: {failure}", file=sys.stderr)
-            return 1
+        if (failure := _errors.find(error, ConductorError)) is not None:
+            print(f"useragent submit: {_explained(failure)}", file=sys.stderr)
+            # 2: the request or the credentials need fixing; 1: the server could not answer.
+            return 2 if isinstance(failure, RequestRejected | AuthenticationError) else 1
         raise
+
+
+def _explained(failure: ConductorError) -> str:
+    if isinstance(failure, RequestRejected) and failure.status == 413:
+        limit = "the server's limit on a request body: `useragent server --max-body-bytes`"
+        return f"{failure} ({limit})"
+    return str(failure)
 
 
 def _read_input(args: argparse.Namespace) -> bytes:
@@ -73,21 +87,32 @@ def _read_input(args: argparse.Namespace) -> bytes:
 
 def api_url(server: str) -> str:
     """``http://host:port`` or ``http://host:port/api`` -> ``http://host:port/api``."""
-    server = server.rstrip("/")
+    try:
+        server = check_http_url(server)
+    except ValueError as exc:
+        raise SubmitError(f"--server {exc}") from None
     return server if server.endswith("/api") else f"{server}/api"
 
 
+def _credentials() -> OrkesKey | None:
+    key, secret = os.environ.get("CONDUCTOR_AUTH_KEY"), os.environ.get("CONDUCTOR_AUTH_SECRET")
+    return OrkesKey(key, secret) if key and secret else None
+
+
 async def _submit(args: argparse.Namespace, payload: bytes) -> int:
-    params: dict[str, int] = {}
+    settings: dict[str, int] = {}
     if args.response_timeout is not None:
-        params["responseTimeoutSeconds"] = args.response_timeout
+        settings["responseTimeoutSeconds"] = args.response_timeout
     if args.max_attempts is not None:
-        params["retryCount"] = args.max_attempts - 1
+        settings["retryCount"] = args.max_attempts - 1
     console = Console(stderr=True)
-    async with httpx.AsyncClient(base_url=api_url(args.server), timeout=30) as client:
-        await _authenticate(client)
+    client = ConductorClient(
+        api_url(args.server), CONDUCTOR, _credentials(), max_connections=IN_FLIGHT
+    )
+    async with client:
+        await client.authenticate()
         with _progress(console, enabled=args.count > 1) as progress:
-            ids = await _start_all(client, args, payload, params, progress)
+            ids = await _start_all(client, args, payload, settings, progress)
             if not args.wait:
                 for workflow_id in ids:
                     print(workflow_id)
@@ -112,36 +137,20 @@ async def _submit(args: argparse.Namespace, payload: bytes) -> int:
     return 1 if failed else 0
 
 
-async def _authenticate(client: httpx.AsyncClient) -> None:
-    key, secret = os.environ.get("CONDUCTOR_AUTH_KEY"), os.environ.get("CONDUCTOR_AUTH_SECRET")
-    if not key or not secret:
-        return
-    response = await client.post("/token", json={"keyId": key, "keySecret": secret})
-    if response.status_code != 200:
-        raise SubmitError(
-            f"the server refused CONDUCTOR_AUTH_KEY/CONDUCTOR_AUTH_SECRET "
-            f"(HTTP {response.status_code})"
-        )
-    client.headers["X-Authorization"] = response.json()["token"]
-
-
 async def _start_all(
-    client: httpx.AsyncClient,
+    client: ConductorClient,
     args: argparse.Namespace,
     payload: bytes,
-    params: dict[str, int],
+    settings: dict[str, int],
     progress: Progress,
 ) -> list[str]:
     bar = progress.add_task("submitted", total=args.count)
     ids: list[str] = [""] * args.count
     limiter = trio.CapacityLimiter(IN_FLIGHT)
-    path = f"/workflow/{quote(args.agent_id, safe='')}"
 
     async def start(index: int) -> None:
         async with limiter:
-            response = await client.post(path, content=payload, params=params, headers=JSON)
-        _raise_for_status(response)
-        ids[index] = response.text.strip().strip('"')
+            ids[index] = await client.start_workflow(args.agent_id, payload, task_settings=settings)
         progress.advance(bar)
 
     async with trio.open_nursery() as nursery:
@@ -151,21 +160,20 @@ async def _start_all(
 
 
 async def _wait_all(
-    client: httpx.AsyncClient, ids: list[str], give_up_after: float | None, progress: Progress
+    client: ConductorClient, ids: list[str], give_up_after: float | None, progress: Progress
 ) -> dict[str, Workflow]:
     bar = progress.add_task("finished", total=len(ids))
     done: dict[str, Workflow] = {}
     limiter = trio.CapacityLimiter(IN_FLIGHT)
-    statuses = _StatusReader(client)
 
     async def watch(workflow_id: str) -> None:
         delay = 0.02
         while True:
             async with limiter:
-                status = await statuses.status(workflow_id)
+                status = await client.workflow_status(workflow_id)
             if status.is_terminal:
                 async with limiter:
-                    done[workflow_id] = await _workflow(client, workflow_id)
+                    done[workflow_id] = await client.workflow(workflow_id, include_tasks=False)
                 progress.advance(bar)
                 return
             await trio.sleep(delay)
@@ -176,49 +184,6 @@ async def _wait_all(
             for workflow_id in ids:
                 nursery.start_soon(watch, workflow_id)
     return done
-
-
-class _StatusReader:
-    """Asks where a workflow stands without fetching its input and output each time.
-
-    Conductor's summary (``GET /workflow/{id}/status``) leaves both out; a server
-    without it is asked for the whole workflow instead, from its first 404 or 405 on.
-    """
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-        self._summary = True
-
-    async def status(self, workflow_id: str) -> WorkflowStatus:
-        if self._summary:
-            response = await self._client.get(f"/workflow/{workflow_id}/status")
-            if response.status_code not in (404, 405):
-                _raise_for_status(response)
-                return WorkflowStatus(response.json()["status"])
-            workflow = await _workflow(self._client, workflow_id)  # an unknown id raises
-            self._summary = False
-            return workflow.status
-        return (await _workflow(self._client, workflow_id)).status
-
-
-async def _workflow(client: httpx.AsyncClient, workflow_id: str) -> Workflow:
-    response = await client.get(f"/workflow/{workflow_id}", params={"includeTasks": "false"})
-    _raise_for_status(response)
-    return from_json_obj(response.json(), Workflow)
-
-
-def _raise_for_status(response: httpx.Response) -> None:
-    if response.is_success:
-        return
-    try:
-        message = response.json().get("message", response.text)
-    except ValueError:
-        message = response.text
-    if response.status_code == 413:
-        message += " (the server's limit on a request body: `useragent server --max-body-bytes`)"
-    raise SubmitError(
-        f"{response.request.method} {response.request.url}: HTTP {response.status_code}: {message}"
-    )
 
 
 def _progress(console: Console, *, enabled: bool) -> Progress:

@@ -28,7 +28,8 @@ from __future__ import annotations
 import urllib.request
 import uuid
 from collections import OrderedDict
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
@@ -36,11 +37,9 @@ import cattrs
 import httpx
 import trio
 
-from .._json import COMPACT
+from ..models import Task, TaskResult, Workflow, WorkflowStatus, encode_result, from_json_obj
 from ._capability import DeliveryCapability, ResultRoute
-from ._converter import from_json_obj, to_json_obj
 from ._errors import ConductorError, ServerUnavailable
-from ._models import Task, TaskResult
 from ._pool import CONNECT_TIMEOUT_S, Pool, tls_context
 from ._reply import Reply
 from ._tokens import Credentials, Tokens, httpx_send
@@ -49,6 +48,7 @@ _UPDATE_TIMEOUT_S = 30.0
 _POLL_GRACE_S = 10.0
 """How long past its long-poll timeout a poll may take before it counts as a failure."""
 _USER_AGENT = "user-agent-sdk"
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -109,7 +109,8 @@ class _Sender(Protocol):
 
 
 class ConductorClient:
-    """Poll and update tasks on one server, over one keep-alive connection pool.
+    """Poll and update tasks, and start and watch workflows, on one server, over one
+    keep-alive connection pool.
 
     Use it as an async context manager (it closes the pool on exit). Every method raises
     :class:`ServerUnavailable`, :class:`AuthenticationError` or :class:`RequestRejected`,
@@ -162,6 +163,8 @@ class ConductorClient:
         until a task has been leased): how many tasks one answer may carry safely."""
         self._unanswered: OrderedDict[tuple[str, str, int], tuple[str, float]] = OrderedDict()
         """Keys of leasing requests that got no answer, by (method, target, body hash)."""
+        self._status_summaries = True
+        """False once the server turned out to have no ``GET /workflow/{id}/status``."""
 
     async def __aenter__(self) -> ConductorClient:
         return self
@@ -333,8 +336,57 @@ class ConductorClient:
             tasks.extend(_task(item) for item in items[start : start + _DECODE_CHUNK])
         return BatchAnswer(tasks, unknown)
 
+    async def start_workflow(
+        self, name: str, input_json: bytes, *, task_settings: Mapping[str, int] | None = None
+    ) -> str:
+        """Start a workflow named ``name``; returns its id.
+
+        ``input_json`` is its input, a JSON object already encoded. ``task_settings`` go
+        as query parameters (``responseTimeoutSeconds``, ``retryCount``): the embedded
+        server applies them to this workflow's tasks, other servers ignore them.
+        """
+        path = f"/workflow/{quote(name, safe='')}"
+        params: dict[str, str | int] = dict(task_settings or {})
+        reply = await self._call("POST", path, params, input_json, _UPDATE_TIMEOUT_S)
+        reply.raise_for_status()
+        return reply.body.decode(errors="replace").strip().strip('"')
+
+    async def workflow(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow:
+        """A workflow execution: its status, input, output and (optionally) its tasks."""
+        path = f"/workflow/{quote(workflow_id, safe='')}"
+        params: dict[str, str | int] = {"includeTasks": str(include_tasks).lower()}
+        reply = await self._call("GET", path, params, b"", _UPDATE_TIMEOUT_S)
+        reply.raise_for_status()
+        return _read(reply.json(), Workflow, "a workflow")
+
+    async def workflow_status(self, workflow_id: str) -> WorkflowStatus:
+        """Where a workflow stands, asked without fetching its input and output.
+
+        Conductor's summary (``GET /workflow/{id}/status``) leaves both out; a server
+        without it (it answers 404 or 405 where the whole workflow is found) is asked for
+        the whole workflow instead, from then on.
+        """
+        if self._status_summaries:
+            path = f"/workflow/{quote(workflow_id, safe='')}/status"
+            reply = await self._call("GET", path, None, b"", _UPDATE_TIMEOUT_S)
+            if reply.status not in (404, 405):
+                reply.raise_for_status()
+                answer = reply.json()
+                status = answer.get("status") if isinstance(answer, dict) else None
+                try:
+                    return WorkflowStatus(status)
+                except ValueError:
+                    raise ConductorError(
+                        f"GET {reply.url}: the answer names no workflow status: "
+                        f"{reply.body[:200]!r}"
+                    ) from None
+            workflow = await self.workflow(workflow_id, include_tasks=False)  # unknown: raises
+            self._status_summaries = False
+            return workflow.status
+        return (await self.workflow(workflow_id, include_tasks=False)).status
+
     async def _get_json(self, path: str, params: dict[str, str | int], timeout_s: float) -> Any:
-        """A poll's answer (every GET this client sends leases tasks)."""
+        """A poll's answer (every GET sent through here leases tasks)."""
         reply = await self._get(path, params, timeout_s)
         if reply.status == 204 or not reply.body:
             return None
@@ -420,10 +472,14 @@ _MAX_UNANSWERED = 64
 
 
 def _task(data: Any) -> Task:
+    return _read(data, Task, "a task")
+
+
+def _read(data: Any, cls: type[T], what: str) -> T:
     try:
-        return from_json_obj(data, Task)
+        return from_json_obj(data, cls)
     except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise ConductorError(f"the server answered a task this client cannot read: {exc}") from None
+        raise ConductorError(f"the server answered {what} this client cannot read: {exc}") from None
 
 
 def _proxied(url: str) -> bool:
@@ -433,11 +489,6 @@ def _proxied(url: str) -> bool:
     if parts.scheme not in proxies and "all" not in proxies:
         return False
     return not urllib.request.proxy_bypass(parts.hostname or "")
-
-
-def encode_result(result: TaskResult) -> bytes:
-    """The JSON body of ``result``; raises TypeError for output JSON cannot hold."""
-    return COMPACT.encode(to_json_obj(result)).encode()
 
 
 class _HttpxSender:

@@ -4,6 +4,7 @@ Everything ends up in one frozen :class:`Settings`; every problem in the inputs 
 :class:`ConfigError` whose message names the file (or variable) and the field.
 """
 
+from ..models import OAUTH_TOKEN_PATH
 from ._load import (
     AGENT_ID_ENV,
     CA_BUNDLE_ENV,
@@ -15,7 +16,7 @@ from ._load import (
     settings_from_env,
 )
 from ._settings import EVENT_LOOPS, Settings
-from ._urls import OAUTH_TOKEN_PATH, derive_urls
+from ._urls import derive_urls
 
 __all__ = [
     "AGENT_ID_ENV",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
-OAUTH_TOKEN_PATH = "/realms/user-agent/protocol/openid-connect/token"  # noqa: S105 - a path
+from ..models import OAUTH_TOKEN_PATH
 
 
 def derive_urls(base_url: str) -> tuple[str, str]:

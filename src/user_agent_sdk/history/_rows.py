@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ..conductor import TaskResultStatus
+from ..models import TaskResultStatus
 from ..runtime import ExecutionRecord
 from ._time import iso_utc, parse_stored
 

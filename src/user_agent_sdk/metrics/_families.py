@@ -10,7 +10,7 @@ from prometheus_client.metrics_core import (
     HistogramMetricFamily,
 )
 
-from ..runtime._measures import Histogram
+from .._histogram import Histogram
 
 
 def counter(

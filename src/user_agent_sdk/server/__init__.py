@@ -5,7 +5,7 @@ Start it inside a trio program with ``server = await nursery.start(serve, Server
 """
 
 from ._auth import ClientCredentials
-from ._engine import TaskSettings
 from ._server import MEMORY, RunningServer, ServerConfig, serve
+from ._settings import TaskSettings
 
 __all__ = ["MEMORY", "ClientCredentials", "RunningServer", "ServerConfig", "TaskSettings", "serve"]

@@ -2,8 +2,7 @@
 
 In WAL mode every commit appends pages to the ``-wal`` file, and by default the commit
 that takes it past 1,000 pages also copies them back into the database file and syncs
-it, several milliseconds at a time and many times a second under load, with the event
-loop (every request) stopped meanwhile. ``benchmarks/README.md`` has the measurements.
+it, with the event loop (every request) stopped meanwhile.
 
 :class:`Checkpointer` turns that off on the server's connection. At most every
 :data:`CHECKPOINT_EVERY_S` while there are commits, it copies the WAL with ``PASSIVE``
@@ -16,6 +15,10 @@ write can run: that checkpoint completes, and the next transaction starts the WA
 The event loop waits only for that short remainder. Durability is unchanged: a commit is
 durable once it is in the WAL, as before. Where the second connection cannot be opened,
 SQLite's own checkpoints stay.
+
+On cancellation a pass under way on the thread is finished first; then SQLite's own
+checkpoints are turned back on for the server's connection and the second connection is
+closed. Nothing is lost either way: pages not yet copied stay in the WAL.
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ What a caller can rely on: when :meth:`GroupCommit.write` returns, the write is
 durable (it survives ``kill -9``). A write that raises is rolled back alone. Waiting for
 the commit is shielded from cancellation: a request whose write was applied always gets
 its answer computed, so a poll that leased tasks can hand them back if the answer
-cannot be delivered.
+cannot be delivered. When :meth:`GroupCommit.run` is cancelled it commits the open
+batch first, so every write that was applied is committed (or, if that commit fails,
+every waiting writer gets :class:`CommitFailed`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import TypeVar
 import trio
 
 from .._errors import UserAgentError
-from ..runtime._measures import Histogram
+from .._histogram import Histogram
 
 log = logging.getLogger("user_agent_sdk.server")
 

@@ -7,22 +7,22 @@ What it guarantees, restart or not:
 - an ``IN_PROGRESS`` update renews the lease; with ``callbackAfterSeconds`` it hands the
   task back to its queue for that long instead;
 - ``FAILED`` is retried until ``max_attempts`` attempts in all, ``FAILED_WITH_TERMINAL_ERROR``
-  never; the workflow's status follows its task;
+  never; the workflow's status follows its task (:mod:`._results`);
 - an update for an attempt that already ended is ignored, as Conductor does, so a
   worker that lost its lease cannot complete a task twice;
 - every change is decided inside the transaction that makes it, by a statement
-  guarded by the state it expects (see :mod:`._store`): a completion and the expiry of
+  guarded by the state it expects (see :mod:`._changes`): a completion and the expiry of
   its lease can race, and whichever commits first wins; the other changes nothing, so
   an accepted completion is never undone and a timed-out task never gets a late output.
 
-Long polls wait on a per-queue event that is set whenever work becomes visible in that
-queue; one timer task owns every deadline (leases running out, delayed tasks appearing).
+Its database services run in :meth:`TaskEngine.run`, each under its own name: the group
+commit (:mod:`._commits`), the WAL checkpointer (:mod:`._checkpoints`) and the deadline
+timer (:mod:`._timer`). Long polls wait on their queue (:mod:`._queues`).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
 import time
 import uuid
@@ -32,51 +32,27 @@ import attrs
 import trio
 
 from .._errors import UserAgentError
-from ..conductor import (
-    JsonObject,
-    Task,
-    TaskDef,
-    TaskExecLog,
-    TaskResult,
-    TaskResultStatus,
-    TaskStatus,
-    Workflow,
-    WorkflowStatus,
-    from_json_obj,
-    to_json_obj,
-)
+from ..models import JsonObject, Task, TaskExecLog, TaskResult, TaskResultStatus, Workflow
+from . import _changes as changes
+from ._changes import NewTask
 from ._checkpoints import Checkpointer
-from ._commits import CommitFailed, GroupCommit
+from ._commits import GroupCommit
+from ._definitions import Definitions
 from ._measures import ServerMeasures
-from ._store import NewTask, Store, TaskRow, WorkflowRow, WorkflowSummary
+from ._queues import Queue, QueueSignals
+from ._records import TaskAttempt, WorkflowSummary
+from ._results import Wakeups, after_failure, apply_result
+from ._settings import TaskSettings
+from ._store import Store
+from ._timer import DeadlineTimer
+from ._views import task_logs, task_model, workflow_model
 
 log = logging.getLogger("user_agent_sdk.server")
-
-Queue = tuple[str, str]
-"""A queue is a task type and a domain ('' for none)."""
 
 
 def epoch_ms() -> int:
     """Wall-clock time in epoch milliseconds, the unit of every timestamp on the wire."""
     return time.time_ns() // 1_000_000
-
-
-@attrs.frozen
-class TaskSettings:
-    """How one task type is leased and retried."""
-
-    response_timeout_s: int = 60
-    max_attempts: int = 3
-    """Attempts in all, the first one included."""
-    retry_delay_s: int = 0
-
-    @classmethod
-    def from_task_def(cls, task_def: TaskDef) -> TaskSettings:
-        return cls(
-            response_timeout_s=task_def.response_timeout_seconds,
-            max_attempts=task_def.retry_count + 1,
-            retry_delay_s=task_def.retry_delay_seconds,
-        )
 
 
 @attrs.frozen
@@ -93,7 +69,11 @@ class Submission:
     """Overrides the registered task definition and the server defaults."""
 
 
+_FROM_SUBMISSION = ("task_type", "domain", "input", "correlation_id", "priority")
+"""What a workflow's first task takes from its submission as it is."""
+
 _EXPIRY_BATCH = 500
+_DEFAULTS = TaskSettings()
 
 
 class TaskNotFound(LookupError, UserAgentError):
@@ -110,7 +90,7 @@ class TaskEngine:
     def __init__(
         self,
         store: Store,
-        defaults: TaskSettings = TaskSettings(),
+        defaults: TaskSettings = _DEFAULTS,
         clock: Callable[[], int] = epoch_ms,
     ) -> None:
         self._store = store
@@ -123,75 +103,49 @@ class TaskEngine:
             after_commit=None if self._checkpoints is None else self._checkpoints.committed,
             commit_time=self.measures.commit_time,
         )
-        self._defaults = defaults
+        self.definitions = Definitions(store, self._writes, defaults)
         self._clock = clock
-        self._waiters: dict[Queue, trio.Event] = {}
-        self._timer_kick = trio.Event()
-        self._timer_due: float = math.inf
+        self._queues = QueueSignals()
+        self._timer = DeadlineTimer(clock, self._run_due)
+        self._wakeups = Wakeups(work_visible=self._queues.notify, deadline=self._timer.wake_by)
 
-    # -- the timer ---------------------------------------------------------------
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the engine's database services until cancelled; start it with ``nursery.start``.
 
-    async def run_timers(
-        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Expire leases and reveal delayed tasks on time, until cancelled.
-
-        Must run for the engine's whole life (start it in the server's nursery): the
-        group commit and the WAL checkpoints run beside it. On start, a lease that ran out
-        while the server was down starts over (its worker could not renew it, nor post
-        its result, meanwhile); delayed tasks due meanwhile appear at once.
+        Must run for the engine's whole life. ``start`` returns once the group commit,
+        the WAL checkpointer (for a file) and the deadline timer are running, and a lease
+        that ran out while the server was down has started over (its worker could not
+        renew it, nor post its result, meanwhile); delayed tasks due meanwhile appear
+        at once. On cancellation every write that was applied is committed.
         """
-        async with trio.open_nursery() as nursery:
+        async with trio.open_nursery() as services:
             if self._checkpoints is not None:
-                await nursery.start(self._checkpoints.run)
-            await nursery.start(self._writes.run)
+                await services.start(self._checkpoints.run, name="WAL checkpointer")
+            await services.start(self._writes.run, name="group commit")
             await self._restart_overdue_leases()
+            await services.start(self._timer.run, name="deadline timer")
             task_status.started()
-            await self._run_timers()
 
     async def _restart_overdue_leases(self) -> None:
-        # Leases that ran out while the server was down could not have been renewed, nor
-        # their results posted: each starts over now, rather than timing out tasks whose
-        # workers are most likely about to report them.
+        # Each starts over rather than timing out a task whose worker is most likely
+        # about to report it.
         now = self._clock()
-        restarted = await self._writes.write(lambda db: self._store.restart_leases(db, now))
+        restarted = await self._writes.write(lambda db: changes.restart_leases(db, now))
         if restarted:
             log.info("%d leases ran out while the server was down; each starts over", restarted)
 
-    async def _run_timers(self) -> None:
-        revealed_until = -1
-        while True:
-            now = self._clock()
-            try:
-                await self._expire_leases(now)
-                for queue in self._store.queues_revealed(revealed_until, now):
-                    self._notify(queue)
-                revealed_until = now
-                due = self._store.next_due(after=now)
-            except (sqlite3.Error, CommitFailed) as exc:
-                # A locked or full database must not stop the server; try again shortly.
-                log.error("timers: %s; retrying in 1 s", exc)  # noqa: TRY400
-                due = now + 1000
-            self._timer_due = math.inf if due is None else due
-            self._timer_kick = trio.Event()
-            with trio.move_on_after(math.inf if due is None else (due - now) / 1000):
-                await self._timer_kick.wait()
-
-    def _wake_timer_by(self, due: int) -> None:
-        if due < self._timer_due:
-            self._timer_due = due
-            self._timer_kick.set()
-
-    def _notify(self, queue: Queue) -> None:
-        event = self._waiters.pop(queue, None)
-        if event is not None:
-            event.set()
+    async def _run_due(self, since: int, now: int) -> int | None:
+        """The deadline timer's work: what fell due in ``(since, now]``; the next deadline."""
+        await self._expire_leases(now)
+        for queue in self._store.queues_revealed(since, now):
+            self._queues.notify(queue)
+        return self._store.next_due(after=now)
 
     async def expire_leases(self) -> None:
         """End every attempt whose lease has run out by the engine's clock, now.
 
-        The timer (:meth:`run_timers`) does this on time by itself; this is for a
-        program, or a test, that moves the clock.
+        The deadline timer does this on time by itself; this is for a program, or a
+        test, that moves the clock.
         """
         await self._expire_leases(self._clock())
 
@@ -200,77 +154,55 @@ class TaskEngine:
         # when thousands of leases run out together.
         while True:
             expired = await self._writes.write(lambda db: self._expire_some(db, now))
-            for row in expired:
-                self.measures.timed_out[row.task_type] += 1
+            for attempt in expired:
+                self.measures.timed_out[attempt.task_type] += 1
             if len(expired) < _EXPIRY_BATCH:
                 return
 
-    def _count_result(self, task_type: str, status: TaskResultStatus) -> None:
-        """A committed result that changed its task."""
-        if status is TaskResultStatus.COMPLETED:
-            self.measures.completed[task_type] += 1
-        elif status is not TaskResultStatus.IN_PROGRESS:
-            self.measures.failed[task_type, status.value] += 1
-
-    def _expire_some(self, db: sqlite3.Connection, now: int) -> list[TaskRow]:
-        rows = self._store.expire_leases(db, now, _EXPIRY_BATCH)
-        for row in rows:
-            log.info("lease of task %s (%s) ran out; %s", row.id, row.task_type, row.reason)
-            self._after_failure(db, row, now)
-        return rows
+    def _expire_some(self, db: sqlite3.Connection, now: int) -> list[TaskAttempt]:
+        expired = changes.expire_leases(db, now, _EXPIRY_BATCH)
+        for attempt in expired:
+            log.info(
+                "lease of task %s (%s) ran out; %s", attempt.id, attempt.task_type, attempt.reason
+            )
+            after_failure(db, attempt, now, self._wakeups)
+        return expired
 
     # -- starting work -------------------------------------------------------------
 
     async def start_workflow(self, submission: Submission) -> str:
         """Record a workflow and queue its task; returns the workflow id once durable."""
         now = self._clock()
-        settings = submission.settings or self.settings_for(submission.task_type)
+        settings = submission.settings or self.definitions.settings_for(submission.task_type)
         workflow_id = str(uuid.uuid4())
+        task = NewTask(
+            id=str(uuid.uuid4()),
+            workflow_id=workflow_id,
+            workflow_type=submission.workflow_name,
+            ref_name=submission.task_type,
+            visible_at=now,
+            settings=settings,
+            **{name: getattr(submission, name) for name in _FROM_SUBMISSION},
+        )
 
         def insert(db: sqlite3.Connection) -> None:
-            self._store.insert_workflow(
+            changes.insert_workflow(
                 db,
                 id=workflow_id,
                 name=submission.workflow_name,
-                version=1,
                 input=submission.input,
                 correlation_id=submission.correlation_id,
                 priority=submission.priority,
                 now=now,
             )
-            self._store.insert_task(
-                db,
-                NewTask(
-                    id=str(uuid.uuid4()),
-                    workflow_id=workflow_id,
-                    workflow_type=submission.workflow_name,
-                    task_type=submission.task_type,
-                    ref_name=submission.task_type,
-                    domain=submission.domain,
-                    input=submission.input,
-                    max_attempts=settings.max_attempts,
-                    retry_delay_s=settings.retry_delay_s,
-                    response_timeout_s=settings.response_timeout_s,
-                    correlation_id=submission.correlation_id,
-                    priority=submission.priority,
-                    visible_at=now,
-                ),
-                now,
-            )
-            self._notify((submission.task_type, submission.domain))
+            changes.insert_task(db, task, now)
+            self._queues.notify((submission.task_type, submission.domain))
 
         await self._writes.write(insert)
         self.measures.workflows_started[submission.workflow_name] += 1
         return workflow_id
 
-    def settings_for(self, task_type: str) -> TaskSettings:
-        """The registered task definition's settings, else the server's defaults."""
-        definition = self._store.get_definition("task", task_type)
-        if definition is None:
-            return self._defaults
-        return TaskSettings.from_task_def(from_json_obj(definition, TaskDef))
-
-    # -- polling -------------------------------------------------------------------
+    # -- leasing -------------------------------------------------------------------
 
     async def poll(
         self,
@@ -280,7 +212,7 @@ class TaskEngine:
         domain: str = "",
         count: int = 1,
         timeout_ms: int = 0,
-    ) -> list[TaskRow]:
+    ) -> list[TaskAttempt]:
         """Lease up to ``count`` tasks of ``task_type``, waiting up to ``timeout_ms`` for one.
 
         Answers as soon as at least one task is available. If cancelled while waiting,
@@ -289,40 +221,37 @@ class TaskEngine:
         queue = (task_type, domain)
         deadline = trio.current_time() + timeout_ms / 1000
         while True:
-            rows = await self._claim(queue, count, worker_id)
-            if rows or trio.current_time() >= deadline:
-                return rows
-            event = self._waiters.setdefault(queue, trio.Event())
-            with trio.move_on_at(deadline):
-                await event.wait()
+            now = self._clock()
+            leased = await self._writes.write(
+                lambda db: changes.claim(db, queue, count, worker_id, now)  # noqa: B023
+            )
+            self._count_leased(task_type, leased, now)
+            if leased or trio.current_time() >= deadline:
+                return leased
+            await self._queues.wait(queue, deadline)
 
-    def release(self, rows: Iterable[TaskRow]) -> None:
+    def release(self, attempts: Iterable[TaskAttempt]) -> None:
         """Give leased tasks back to their queue (the answer that leased them never arrived).
 
-        Only the leases these rows were handed out with: a task updated, timed out or
+        Only the leases these attempts were handed out with: a task updated, timed out or
         leased again since is left as it is.
         """
-        rows = list(rows)
-        leases, now = [(row.id, row.poll_count) for row in rows], self._clock()
-        self._writes.write_nowait(lambda db: self._store.release(db, leases, now))
-        for queue in {(row.task_type, row.domain) for row in rows}:
-            self._notify(queue)
+        attempts = list(attempts)
+        leases, now = [attempt.lease for attempt in attempts], self._clock()
+        self._writes.write_nowait(lambda db: changes.release(db, leases, now))
+        for queue in {attempt.queue for attempt in attempts}:
+            self._queues.notify(queue)
 
-    def still_leased(self, leases: Iterable[tuple[str, int]]) -> list[TaskRow]:
+    def still_leased(self, leases: Iterable[tuple[str, int]]) -> list[TaskAttempt]:
         """The tasks of ``leases`` (task id, poll count) that those leases still hold."""
         return self._store.leased_as(list(leases))
 
-    async def _claim(self, queue: Queue, count: int, worker_id: str | None) -> list[TaskRow]:
-        now = self._clock()
-        rows = await self._writes.write(
-            lambda db: self._store.claim(db, queue[0], queue[1], count, worker_id, now)
-        )
-        self.measures.leased[queue[0]] += len(rows)
-        if rows:
-            self._wake_timer_by(min(row.lease_until or now for row in rows))
-        return rows
+    def _count_leased(self, task_type: str, leased: list[TaskAttempt], now: int) -> None:
+        self.measures.leased[task_type] += len(leased)
+        if leased:
+            self._timer.wake_by(min(attempt.lease_until or now for attempt in leased))
 
-    # -- updates -------------------------------------------------------------------
+    # -- results -------------------------------------------------------------------
 
     async def update(self, result: TaskResult) -> bool:
         """Apply a worker's result; True if it changed the task, False if it was ignored.
@@ -331,9 +260,10 @@ class TaskEngine:
         already ended (completed, failed, timed out) changes nothing, however close the
         two came: the check and the change are one statement.
         """
+        now = self._clock()
 
         def apply(db: sqlite3.Connection) -> tuple[Queue, bool]:
-            found = self._apply_result(db, result, self._clock())
+            found = apply_result(self._store, db, result, now, self._wakeups)
             if found is None:
                 raise TaskNotFound(result.task_id)
             return found
@@ -343,7 +273,7 @@ class TaskEngine:
             self._count_result(task_type, result.status)
         return changed
 
-    async def update_and_poll(self, result: TaskResult) -> TaskRow | None:
+    async def update_and_poll(self, result: TaskResult) -> TaskAttempt | None:
         """:meth:`update`, then lease the next task of the same queue to the same worker.
 
         One write for both, so it costs one commit wait, not two. Returns the task
@@ -352,22 +282,18 @@ class TaskEngine:
         """
         now = self._clock()
 
-        def apply_and_claim(db: sqlite3.Connection) -> tuple[str, bool, list[TaskRow]]:
-            found = self._apply_result(db, result, now)
+        def apply_and_claim(db: sqlite3.Connection) -> tuple[Queue, bool, list[TaskAttempt]]:
+            found = apply_result(self._store, db, result, now, self._wakeups)
             if found is None:
                 raise TaskNotFound(result.task_id)
-            (task_type, domain), changed = found
-            claimed = self._store.claim(db, task_type, domain, 1, result.worker_id, now)
-            return task_type, changed, claimed
+            queue, changed = found
+            return queue, changed, changes.claim(db, queue, 1, result.worker_id, now)
 
-        task_type, changed, claimed = await self._writes.write(apply_and_claim)
+        (task_type, _), changed, leased = await self._writes.write(apply_and_claim)
         if changed:
             self._count_result(task_type, result.status)
-        self.measures.leased[task_type] += len(claimed)
-        if not claimed:
-            return None
-        self._wake_timer_by(min(found.lease_until or now for found in claimed))
-        return claimed[0]
+        self._count_leased(task_type, leased, now)
+        return leased[0] if leased else None
 
     async def update_batch(
         self,
@@ -376,7 +302,7 @@ class TaskEngine:
         *,
         count: int,
         worker_id: str | None,
-    ) -> tuple[list[str], list[TaskRow]]:
+    ) -> tuple[list[str], list[TaskAttempt]]:
         """Apply several results, then lease up to ``count`` tasks of ``queue``: one write.
 
         Returns the ids of results whose task is unknown (those change nothing) and the
@@ -389,163 +315,57 @@ class TaskEngine:
                 raise DuplicateResult(f"task {result.task_id!r} has two results in this batch")
             seen.add(result.task_id)
         now = self._clock()
-
         changed: list[tuple[str, TaskResultStatus]] = []
 
-        def apply_and_claim(db: sqlite3.Connection) -> tuple[list[str], list[TaskRow]]:
+        def apply_and_claim(db: sqlite3.Connection) -> tuple[list[str], list[TaskAttempt]]:
             changed.clear()
             unknown: list[str] = []
             for result in results:
-                found = self._apply_result(db, result, now)
+                found = apply_result(self._store, db, result, now, self._wakeups)
                 if found is None:
                     unknown.append(result.task_id)
                 elif found[1]:
                     changed.append((found[0][0], result.status))
             if count <= 0:
                 return unknown, []
-            return unknown, self._store.claim(db, queue[0], queue[1], count, worker_id, now)
+            return unknown, changes.claim(db, queue, count, worker_id, now)
 
-        unknown, claimed = await self._writes.write(apply_and_claim)
+        unknown, leased = await self._writes.write(apply_and_claim)
         for task_type, status in changed:
             self._count_result(task_type, status)
-        self.measures.leased[queue[0]] += len(claimed)
-        if claimed:
-            self._wake_timer_by(min(found.lease_until or now for found in claimed))
-        return unknown, claimed
+        self._count_leased(queue[0], leased, now)
+        return unknown, leased
 
-    def _apply_result(
-        self, db: sqlite3.Connection, result: TaskResult, now: int
-    ) -> tuple[Queue, bool] | None:
-        """Apply ``result`` inside the open transaction.
-
-        Returns the task's queue and whether the result changed the task; None for an
-        unknown task id. Runs as part of a write, so what it reads is what it changes.
-        """
-        touched = self._change(db, result, now)
-        if touched is None:
-            state = self._store.task_state(db, result.task_id)
-            if state is None:
-                return None
-            log.info(
-                "ignored %s for task %s: the attempt already ended as %s",
-                result.status.value,
-                result.task_id,
-                state.status.value,
-            )
-            return (state.task_type, state.domain), False
-        if result.logs:
-            lines = [(line.log, line.created_time or now) for line in result.logs]
-            self._store.add_logs(db, result.task_id, lines)
-        return touched, True
-
-    def _change(self, db: sqlite3.Connection, result: TaskResult, now: int) -> Queue | None:
-        """The guarded change ``result`` asks for; the task's queue, None if nothing changed."""
-        store, task_id, output = self._store, result.task_id, result.output_data
-        match result.status:
-            case TaskResultStatus.IN_PROGRESS if (result.callback_after_seconds or 0) > 0:
-                delay = result.callback_after_seconds or 0
-                visible_at = now + delay * 1000
-                touched = store.requeue(
-                    db,
-                    task_id,
-                    visible_at=visible_at,
-                    callback_after_s=delay,
-                    output=output,
-                    now=now,
-                )
-                if touched is not None:
-                    self._wake_timer_by(visible_at)
-            case TaskResultStatus.IN_PROGRESS:
-                # A leased task's lease is renewed; one waiting in its queue keeps waiting.
-                touched = store.renew_lease(db, task_id, output, now) or store.add_output(
-                    db, task_id, output, now
-                )
-            case TaskResultStatus.COMPLETED:
-                touched = store.complete_task(db, task_id, output, now)
-                if touched is not None:
-                    store.finish_workflow(
-                        db,
-                        touched.workflow_id,
-                        WorkflowStatus.COMPLETED,
-                        output=touched.output,
-                        reason=None,
-                        now=now,
-                    )
-            case TaskResultStatus.FAILED | TaskResultStatus.FAILED_WITH_TERMINAL_ERROR:
-                status = TaskStatus(result.status.value)
-                reason = result.reason_for_incompletion or f"the worker reported {status.value}"
-                row = store.fail_task(db, task_id, status, output=output, reason=reason, now=now)
-                if row is None:
-                    return None
-                self._after_failure(db, row, now)
-                return row.task_type, row.domain
-        return None if touched is None else (touched.task_type, touched.domain)
-
-    def _after_failure(self, db: sqlite3.Connection, row: TaskRow, now: int) -> None:
-        """After an attempt ended failed or timed out (``row``): retry it, or end its workflow."""
-        if not row.retried:
-            outcome = (
-                WorkflowStatus.TIMED_OUT
-                if row.status is TaskStatus.TIMED_OUT
-                else WorkflowStatus.FAILED
-            )
-            self._store.finish_workflow(
-                db, row.workflow_id, outcome, output=None, reason=row.reason, now=now
-            )
-            return
-        visible_at = now + row.retry_delay_s * 1000
-        self._store.insert_task(
-            db,
-            NewTask(
-                id=str(uuid.uuid4()),
-                workflow_id=row.workflow_id,
-                workflow_type=row.workflow_type,
-                task_type=row.task_type,
-                ref_name=row.ref_name,
-                domain=row.domain,
-                input=row.input,
-                max_attempts=row.max_attempts,
-                retry_delay_s=row.retry_delay_s,
-                response_timeout_s=row.response_timeout_s,
-                correlation_id=row.correlation_id,
-                priority=row.priority,
-                visible_at=visible_at,
-                retry_count=row.retry_count + 1,
-                retried_task_id=row.id,
-            ),
-            now,
-        )
-        if visible_at <= now:
-            self._notify((row.task_type, row.domain))
-        else:
-            self._wake_timer_by(visible_at)
+    def _count_result(self, task_type: str, status: TaskResultStatus) -> None:
+        """A committed result that changed its task."""
+        if status is TaskResultStatus.COMPLETED:
+            self.measures.completed[task_type] += 1
+        elif status is not TaskResultStatus.IN_PROGRESS:
+            self.measures.failed[task_type, status.value] += 1
 
     # -- logs and reads --------------------------------------------------------------
 
     async def add_log(self, task_id: str, text: str) -> None:
         """Append one log line to a task; raises :class:`TaskNotFound`."""
-        if self._store.get_task(task_id) is None:
+        if self._store.task_state(task_id) is None:
             raise TaskNotFound(task_id)
         line = (text, self._clock())
-        await self._writes.write(lambda db: self._store.add_logs(db, task_id, [line]))
+        await self._writes.write(lambda db: changes.add_logs(db, task_id, [line]))
 
     def logs(self, task_id: str) -> list[TaskExecLog]:
         """The task's log lines, oldest first ([] for an unknown id, as Conductor does)."""
-        return [
-            TaskExecLog(log=text, task_id=task_id, created_time=created)
-            for text, created in self._store.logs(task_id)
-        ]
+        return task_logs(task_id, self._store.logs(task_id))
 
     def task(self, task_id: str) -> Task | None:
-        row = self._store.get_task(task_id)
-        return None if row is None else task_model(row)
+        attempt = self._store.get_task(task_id)
+        return None if attempt is None else task_model(attempt)
 
     def workflow(self, workflow_id: str, *, include_tasks: bool = True) -> Workflow | None:
-        row = self._store.get_workflow(workflow_id)
-        if row is None:
+        record = self._store.get_workflow(workflow_id)
+        if record is None:
             return None
         tasks = self._store.workflow_tasks(workflow_id) if include_tasks else []
-        return _workflow(row, [task_model(task) for task in tasks])
+        return workflow_model(record, tasks)
 
     def workflow_summary(
         self, workflow_id: str, *, include_output: bool = False
@@ -564,148 +384,3 @@ class TaskEngine:
 
     def queue_size(self, task_type: str) -> int:
         return self._store.queue_size(task_type)
-
-    async def register_task_defs(self, definitions: Iterable[TaskDef]) -> None:
-        def put(db: sqlite3.Connection) -> None:
-            for definition in definitions:
-                self._store.put_definition(db, "task", definition.name, to_json_obj(definition))
-
-        await self._writes.write(put)
-
-    async def register_workflow_def(self, name: str, definition: JsonObject) -> None:
-        """Store a workflow definition (already checked to be one SIMPLE task)."""
-        await self._writes.write(
-            lambda db: self._store.put_definition(db, "workflow", name, definition)
-        )
-
-    def workflow_def(self, name: str) -> JsonObject | None:
-        return self._store.get_definition("workflow", name)
-
-    def task_def(self, name: str) -> TaskDef | None:
-        found = self._store.get_definition("task", name)
-        return None if found is None else from_json_obj(found, TaskDef)
-
-    def task_defs(self) -> list[TaskDef]:
-        return [from_json_obj(found, TaskDef) for found in self._store.definitions("task")]
-
-
-def task_model(row: TaskRow) -> Task:
-    """The task as Conductor's model (see :func:`task_json` for its JSON, the hot path)."""
-    return Task(
-        task_type=row.task_type,
-        status=row.status,
-        input_data=row.input,
-        reference_task_name=row.ref_name,
-        retry_count=row.retry_count,
-        seq=row.seq_in_workflow,
-        correlation_id=row.correlation_id,
-        poll_count=row.poll_count,
-        task_def_name=row.task_type,
-        scheduled_time=row.scheduled_time,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        update_time=row.update_time,
-        retried_task_id=row.retried_task_id,
-        retried=row.retried,
-        executed=row.status.is_terminal,
-        response_timeout_seconds=row.response_timeout_s,
-        workflow_instance_id=row.workflow_id,
-        workflow_type=row.workflow_type,
-        task_id=row.id,
-        reason_for_incompletion=row.reason,
-        callback_after_seconds=row.callback_after_s,
-        worker_id=row.worker_id,
-        output_data=row.output,
-        workflow_task={
-            "name": row.task_type,
-            "taskReferenceName": row.ref_name,
-            "type": "SIMPLE",
-        },
-        domain=row.domain or None,
-        workflow_priority=row.priority,
-        first_start_time=row.first_start_time,
-        queue_wait_time=max(0, row.start_time - row.scheduled_time) if row.start_time else 0,
-    )
-
-
-def task_json(row: TaskRow) -> JsonObject:
-    """The task as Conductor's JSON: what ``to_json_obj`` makes of :func:`task_model`.
-
-    Written out by hand because every task handed out goes through it: building the
-    44-field model and unstructuring it cost the server a tenth of its time per task.
-    ``tests/server/test_task_json.py`` holds the two equal.
-    """
-    data: JsonObject = {
-        "taskType": row.task_type,
-        "status": row.status.value,
-        "inputData": row.input,
-        "referenceTaskName": row.ref_name,
-        "retryCount": row.retry_count,
-        "seq": row.seq_in_workflow,
-        "pollCount": row.poll_count,
-        "taskDefName": row.task_type,
-        "scheduledTime": row.scheduled_time,
-        "startTime": row.start_time,
-        "endTime": row.end_time,
-        "updateTime": row.update_time,
-        "startDelayInSeconds": 0,
-        "retried": row.retried,
-        "executed": row.status.is_terminal,
-        "callbackFromWorker": True,
-        "responseTimeoutSeconds": row.response_timeout_s,
-        "workflowInstanceId": row.workflow_id,
-        "workflowType": row.workflow_type,
-        "taskId": row.id,
-        "callbackAfterSeconds": row.callback_after_s,
-        "outputData": row.output,
-        "workflowTask": {
-            "name": row.task_type,
-            "taskReferenceName": row.ref_name,
-            "type": "SIMPLE",
-        },
-        "rateLimitPerFrequency": 0,
-        "rateLimitFrequencyInSeconds": 0,
-        "workflowPriority": row.priority,
-        "iteration": 0,
-        "subworkflowChanged": False,
-        "firstStartTime": row.first_start_time,
-        "loopOverTask": False,
-        "queueWaitTime": max(0, row.start_time - row.scheduled_time) if row.start_time else 0,
-    }
-    optional = (
-        ("correlationId", row.correlation_id),
-        ("retriedTaskId", row.retried_task_id),
-        ("reasonForIncompletion", row.reason),
-        ("workerId", row.worker_id),
-        ("domain", row.domain or None),
-    )
-    for key, value in optional:
-        if value is not None:
-            data[key] = value
-    return data
-
-
-def _workflow(row: WorkflowRow, tasks: list[Task]) -> Workflow:
-    failed = [
-        task.reference_task_name or task.task_type
-        for task in tasks[-1:]
-        if row.status in (WorkflowStatus.FAILED, WorkflowStatus.TIMED_OUT)
-    ]
-    return Workflow(
-        workflow_id=row.id,
-        status=row.status,
-        workflow_name=row.name,
-        workflow_version=row.version,
-        input=row.input,
-        output=row.output,
-        tasks=tasks,
-        correlation_id=row.correlation_id,
-        reason_for_incompletion=row.reason,
-        create_time=row.create_time,
-        update_time=row.update_time,
-        start_time=row.create_time,
-        end_time=row.end_time,
-        priority=row.priority,
-        failed_reference_task_names=failed,
-        failed_task_names=[task.task_type for task in tasks[-1:] if failed],
-    )

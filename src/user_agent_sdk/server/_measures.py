@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from ..runtime._measures import TIME_BUCKETS, Histogram
+from .._histogram import TIME_BUCKETS, Histogram
 
 COMMIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 """Upper bounds (seconds) of the commit-time histogram: a commit takes well under a

@@ -28,14 +28,14 @@ import trio
 
 from ._engine import TaskEngine
 from ._http import Response
-from ._store import TaskRow
+from ._records import TaskAttempt
 
 REMEMBER_S = 30.0
 """How long a key's leases are remembered: retries come within seconds, leases last longer."""
 MAX_KEYS = 20_000
 """At most this many keys are remembered (the oldest are forgotten first)."""
 
-Render = Callable[[list[TaskRow]], Response]
+Render = Callable[[list[TaskAttempt]], Response]
 """Builds the answer that hands out these tasks (perhaps none)."""
 
 
@@ -60,7 +60,7 @@ class LeaseReplays:
     async def answer(
         self,
         key: tuple[str, str] | None,
-        lease: Callable[[], Awaitable[tuple[list[TaskRow], Render]]],
+        lease: Callable[[], Awaitable[tuple[list[TaskAttempt], Render]]],
     ) -> Response:
         """The answer to a leasing request, computed by ``lease`` or replayed for ``key``.
 
@@ -70,42 +70,42 @@ class LeaseReplays:
         out, given back) runs ``lease`` afresh.
         """
         if key is None:
-            rows, render = await lease()
-            return self._deliver(rows, render, None, 0)
+            tasks, render = await lease()
+            return self._deliver(tasks, render, None, 0)
         while (entry := self._remembered(key)) is not None:
             await entry.done.wait()
             if entry.leases and entry.render is not None:
-                rows = self._engine.still_leased(entry.leases)
-                if rows:
+                tasks = self._engine.still_leased(entry.leases)
+                if tasks:
                     entry.holder += 1
-                    return self._deliver(rows, entry.render, entry, entry.holder)
+                    return self._deliver(tasks, entry.render, entry, entry.holder)
             self._forget(key, entry)  # nothing left to hand out again: run afresh
         entry = _Leased(until=trio.current_time() + REMEMBER_S)
         self._remember(key, entry)
         try:
-            rows, render = await lease()
+            tasks, render = await lease()
         except BaseException:
             self._forget(key, entry)
             raise
         finally:
             entry.done.set()
-        if not rows:
+        if not tasks:
             self._forget(key, entry)
-        entry.leases = [(row.id, row.poll_count) for row in rows]
+        entry.leases = [task.lease for task in tasks]
         entry.render = render
-        return self._deliver(rows, render, entry, 0)
+        return self._deliver(tasks, render, entry, 0)
 
     def _deliver(
-        self, rows: list[TaskRow], render: Render, entry: _Leased | None, holder: int
+        self, tasks: list[TaskAttempt], render: Render, entry: _Leased | None, holder: int
     ) -> Response:
-        response = render(rows)
-        if not rows:
+        response = render(tasks)
+        if not tasks:
             return response
 
         def undelivered() -> None:
             if entry is not None and entry.holder != holder:
                 return  # a retry with the same key has taken these tasks over
-            self._engine.release(rows)
+            self._engine.release(tasks)
             if entry is not None:
                 entry.leases = []
 

@@ -11,8 +11,9 @@ import trio
 
 from ._app import MAX_BATCH, ServerApp
 from ._auth import ClientCredentials, TokenIssuer
-from ._engine import TaskEngine, TaskSettings
+from ._engine import TaskEngine
 from ._http import HTTPLimits, default_max_connections, serve_http
+from ._settings import TaskSettings
 from ._store import Store
 
 MEMORY = ":memory:"
@@ -87,7 +88,7 @@ async def serve(
             metrics=config.metrics,
         )
         async with trio.open_nursery() as nursery:
-            await nursery.start(engine.run_timers)
+            await nursery.start(engine.run, name="task engine")
             port = await nursery.start(
                 functools.partial(serve_http, may_wait=app.may_wait),
                 app,

@@ -1,7 +1,7 @@
 """Conductor's wire data as frozen attrs classes.
 
 Field names are snake_case here and camelCase on the wire; the mapping lives in one
-place, :mod:`user_agent_sdk.conductor._converter`. Every optional field defaults to
+place, :mod:`user_agent_sdk.models._converter`. Every optional field defaults to
 ``None`` and is left out of the JSON when it is ``None``, as Conductor's own Jackson
 configuration does; unknown fields in incoming JSON are ignored.
 """
@@ -12,6 +12,19 @@ import enum
 from typing import Any
 
 import attrs
+
+__all__ = [
+    "JsonObject",
+    "StartWorkflowRequest",
+    "Task",
+    "TaskDef",
+    "TaskExecLog",
+    "TaskResult",
+    "TaskResultStatus",
+    "TaskStatus",
+    "Workflow",
+    "WorkflowStatus",
+]
 
 JsonObject = dict[str, Any]
 

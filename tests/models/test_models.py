@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from user_agent_sdk.conductor import (
+from user_agent_sdk.models import (
     Task,
     TaskExecLog,
     TaskResult,

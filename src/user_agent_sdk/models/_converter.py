@@ -1,4 +1,4 @@
-"""The one cattrs converter for Conductor's JSON.
+"""The one cattrs converter for Conductor's JSON, and the helpers built on it.
 
 Configured once: snake_case attributes <-> camelCase keys, unknown keys ignored,
 enums by value, ``None`` fields left out of the output.
@@ -11,6 +11,11 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .._json import COMPACT
+from ._models import TaskResult
+
+__all__ = ["camel_case", "conductor_converter", "encode_result", "from_json_obj", "to_json_obj"]
 
 T = TypeVar("T")
 
@@ -69,3 +74,8 @@ def to_json_obj(model: Any) -> Any:
 def from_json_obj(data: Any, cls: type[T]) -> T:
     """Structure JSON data into ``cls``; raises ``cattrs`` errors naming the field."""
     return conductor_converter.structure(data, cls)
+
+
+def encode_result(result: TaskResult) -> bytes:
+    """The JSON body of ``result``; raises TypeError for output JSON cannot hold."""
+    return COMPACT.encode(to_json_obj(result)).encode()
