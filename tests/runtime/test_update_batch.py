@@ -27,7 +27,7 @@ from user_agent_sdk.conductor import (
     WorkflowStatus,
     encode_result,
 )
-from user_agent_sdk.runtime._agent import EXCHANGES_IN_FLIGHT
+from user_agent_sdk.runtime._delivery import EXCHANGES_IN_FLIGHT
 from user_agent_sdk.server import RunningServer
 
 from .forwarding import PLAIN_UPDATE, UPDATE_BATCH, UPDATE_V2, Forwarder, forwarding

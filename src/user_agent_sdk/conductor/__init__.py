@@ -21,6 +21,7 @@ from ..models import conductor_converter as conductor_converter
 from ..models import encode_result as encode_result
 from ..models import from_json_obj as from_json_obj
 from ..models import to_json_obj as to_json_obj
+from ._capability import DeliveryCapability, ResultRoute
 from ._client import AKABOT, CONDUCTOR, BatchAnswer, ConductorClient, Flavour
 from ._errors import AuthenticationError, ConductorError, RequestRejected, ServerUnavailable
 from ._tokens import Credentials, IssuedToken, OAuth2ClientCredentials, OrkesKey
@@ -33,11 +34,13 @@ __all__ = [
     "ConductorClient",
     "ConductorError",
     "Credentials",
+    "DeliveryCapability",
     "Flavour",
     "IssuedToken",
     "OAuth2ClientCredentials",
     "OrkesKey",
     "RequestRejected",
+    "ResultRoute",
     "ServerUnavailable",
 ]
 __all__ += models.__all__

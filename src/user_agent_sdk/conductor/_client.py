@@ -37,6 +37,7 @@ import trio
 
 from ..models import Task, TaskResult, Workflow, WorkflowStatus, encode_result, from_json_obj
 from ..transport import PoolSender, Sender
+from ._capability import DeliveryCapability, ResultRoute
 from ._errors import ConductorError, ServerUnavailable
 from ._reply import Reply
 from ._requests import request
@@ -133,8 +134,13 @@ class ConductorClient:
         self._tokens = (
             None if credentials is None else Tokens(credentials, self._sender, self.api_url)
         )
-        self._update_and_poll_path = flavour.update_and_poll_path
-        self._update_batch_path = flavour.update_batch_path
+        self.delivery = DeliveryCapability(
+            self.api_url,
+            update_v2=flavour.update_and_poll_path is not None,
+            update_batch=flavour.update_batch_path is not None,
+        )
+        """The best way of posting results this server is still believed to offer; shared
+        by everything that uses this client."""
         self.task_bytes = 0.0
         """About how many bytes one leased task takes in an answer (a moving average; 0
         until a task has been leased): how many tasks one answer may carry safely."""
@@ -229,7 +235,7 @@ class ConductorClient:
     @property
     def updates_lease_next(self) -> bool:
         """Whether :meth:`update_and_poll` may lease a task (False: it only updates)."""
-        return self._update_and_poll_path is not None
+        return self.delivery.offers(ResultRoute.UPDATE_V2)
 
     async def update_and_poll(self, body: bytes) -> Task | None:
         """Post a result (encoded by :func:`encode_result`) and lease the next task.
@@ -238,16 +244,16 @@ class ConductorClient:
         next task of the same type leased to the same worker, or None when the queue is
         empty. Elsewhere, and on a server that turns out not to have that endpoint (it
         answers 405, or 404 to a result that a plain update then accepts), it is a plain
-        update that returns None, and later calls no longer try.
+        update that returns None, and later calls no longer try (:attr:`delivery`).
         """
-        path = self._update_and_poll_path
-        if path is None:
+        path = self.flavour.update_and_poll_path
+        if path is None or not self.delivery.offers(ResultRoute.UPDATE_V2):
             await self.update_json(body)
             return None
         reply = await self._call("POST", path, None, body, _UPDATE_TIMEOUT_S, leases=True)
         if reply.status in (404, 405):
             await self.update_json(body)  # raises if the result itself is refused
-            self._update_and_poll_path = None
+            self.delivery.lacks(ResultRoute.UPDATE_V2, reply.status)
             return None
         reply.raise_for_status()
         if reply.status == 204 or not reply.body:
@@ -257,7 +263,7 @@ class ConductorClient:
     @property
     def updates_in_batches(self) -> bool:
         """Whether :meth:`update_batch` may be tried (False once the server lacked it)."""
-        return self._update_batch_path is not None
+        return self.delivery.offers(ResultRoute.UPDATE_BATCH)
 
     async def update_batch(
         self,
@@ -277,8 +283,8 @@ class ConductorClient:
         methods, in which case the results may or may not have been applied (posting
         them again is harmless: a result for an attempt that has ended changes nothing).
         """
-        template = self._update_batch_path
-        if template is None:
+        template = self.flavour.update_batch_path
+        if template is None or not self.delivery.offers(ResultRoute.UPDATE_BATCH):
             return None
         path = template.format(task_type=quote(task_type, safe=""))
         params: dict[str, str | int] = {"workerid": worker_id, "count": count}
@@ -287,7 +293,7 @@ class ConductorClient:
         body = b"[" + b",".join(bodies) + b"]"
         reply = await self._call("POST", path, params, body, _UPDATE_TIMEOUT_S, leases=count > 0)
         if reply.status in (404, 405):
-            self._update_batch_path = None
+            self.delivery.lacks(ResultRoute.UPDATE_BATCH, reply.status)
             return None
         reply.raise_for_status()
         data = reply.json()

@@ -9,7 +9,7 @@ or, in a nursery of the program's, ``runtime = await nursery.start(serve, settin
 [spec])``; cancelling that nursery drains it.
 """
 
-from ._agent import AgentRunner, AgentStats
+from ._agent import AgentRunner
 from ._clock import PreciseClock, run_with_precise_timers
 from ._embed import open_runtime, running
 from ._errors import NonRetryableException
@@ -17,6 +17,7 @@ from ._invoke import Agent
 from ._logs import TaskLogger
 from ._observer import ExecutionObserver, ExecutionRecord
 from ._refusals import AgentFailed
+from ._results import AgentStats
 from ._runtime import Runtime, resolve_agents, serve
 
 __all__ = [

@@ -16,11 +16,13 @@ from .._registry import AgentSpec
 from ..conductor import ConductorClient, ServerUnavailable
 from ..config import ConfigError, Settings
 from ..transport import Sender
-from ._agent import LONG_POLL_MS, AgentRunner, AgentStats
+from ._agent import AgentRunner
 from ._asyncio import AsyncioLoop
 from ._invoke import Agent
 from ._observer import ExecutionObserver
+from ._poller import LONG_POLL_MS
 from ._refusals import AgentFailed
+from ._results import AgentStats
 
 log = logging.getLogger("user_agent_sdk.runtime")
 
