@@ -163,30 +163,16 @@ def collecting(registry: Registry | None = None) -> Iterator[Registry]:
 def register_user_agent(
     handler: Callable[..., Any],
     *,
-    agent_id: str | None = None,
-    worker_id: str | None = None,
-    domain: str | None = None,
-    poll_interval: int = 1000,
-    workers: int = 1,
-    event_loop: str | None = None,
     registry: Registry | None = None,
+    **options: Unpack[SpecOptions],
 ) -> AgentSpec:
     """Register ``handler`` as a user agent and return its spec.
 
-    The keyword arguments are those of :func:`user_agent`. ``registry`` defaults to the
-    active registry. Raises :class:`RegistrationError` naming the parameter or argument
-    the runtime cannot work with.
+    ``options`` are the keyword arguments of :func:`user_agent` (:class:`SpecOptions`).
+    ``registry`` defaults to the active registry. Raises :class:`RegistrationError`
+    naming the parameter or argument the runtime cannot work with.
     """
-    spec = make_spec(
-        handler,
-        agent_id=agent_id,
-        worker_id=worker_id,
-        domain=domain,
-        poll_interval=poll_interval,
-        workers=workers,
-        event_loop=event_loop,
-    )
-    return add_spec(spec, registry)
+    return add_spec(make_spec(handler, **options), registry)
 
 
 def add_spec(spec: AgentSpec, registry: Registry | None = None) -> AgentSpec:
