@@ -22,8 +22,9 @@ from ..models import encode_result as encode_result
 from ..models import from_json_obj as from_json_obj
 from ..models import to_json_obj as to_json_obj
 from ._capability import DeliveryCapability, ResultRoute
-from ._client import AKABOT, CONDUCTOR, BatchAnswer, ConductorClient, Flavour
+from ._client import BatchAnswer, ConductorClient
 from ._errors import AuthenticationError, ConductorError, RequestRejected, ServerUnavailable
+from ._flavours import AKABOT, CONDUCTOR, Flavour
 from ._tokens import Credentials, IssuedToken, OAuth2ClientCredentials, OrkesKey
 
 __all__ = [

@@ -1,22 +1,15 @@
 """The worker's side of the task API: poll, update, and keep a token fresh.
 
-One :class:`ConductorClient` per server, one keep-alive connection pool behind it. The
-two kinds of server differ only in data: a :class:`Flavour` names the paths and the
-polling style, a credentials object (:mod:`._tokens`) says how a token is obtained and
-sent.
-
-- **akaBot** (:data:`AKABOT`): OAuth2 client credentials, ``Authorization: Bearer``;
-  single polls ``GET /tasks/external/poll/{type}`` (several in flight for several
-  tasks), updates ``POST /tasks/external``; logs travel inside ``TaskResult.logs``.
-- **Conductor** (:data:`CONDUCTOR`): Orkes ``POST /token`` and ``X-Authorization`` when
-  a key and secret are given, nothing otherwise; batch long polls
-  ``GET /tasks/poll/batch/{type}``; updates ``POST /tasks``, or ``POST /tasks/update-v2``
-  which also leases the next task of the same type, saving a poll per task.
+One :class:`ConductorClient` per server, one sender behind it. The two kinds of server
+differ only in data: a :class:`~._flavours.Flavour` names the paths and the polling style
+(:mod:`._flavours`), a credentials object (:mod:`._tokens`) says how a token is obtained
+and sent.
 
 Requests that lease tasks (polls, ``update-v2``, ``update-batch`` with a count) carry an
-``Idempotency-Key``; when one gets no answer, the same request sent again carries the
-same key, so a server that honours it (the embedded one does) answers with the tasks
-the lost answer leased instead of leasing more. Other servers ignore the header.
+``Idempotency-Key`` (:mod:`._idempotency`): when one gets no answer, the same request
+sent again carries the same key, so a server that honours it (the embedded one does)
+answers with the tasks the lost answer leased instead of leasing more. Other servers
+ignore the header.
 
 Every request, token requests included, goes through one
 :class:`~user_agent_sdk.transport.Sender`: by default a
@@ -25,8 +18,6 @@ Every request, token requests included, goes through one
 
 from __future__ import annotations
 
-import uuid
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -39,6 +30,8 @@ from ..models import Task, TaskResult, Workflow, WorkflowStatus, encode_result, 
 from ..transport import PoolSender, Sender
 from ._capability import DeliveryCapability, ResultRoute
 from ._errors import ConductorError, ServerUnavailable
+from ._flavours import Flavour
+from ._idempotency import IdempotencyKeys
 from ._reply import Reply
 from ._requests import request
 from ._tokens import Credentials, Tokens
@@ -48,43 +41,6 @@ _POLL_GRACE_S = 10.0
 """How long past its long-poll timeout a poll may take before it counts as a failure."""
 _USER_AGENT = "user-agent-sdk"
 T = TypeVar("T")
-
-
-@attrs.frozen
-class Flavour:
-    """How to speak to one kind of server: its task paths and polling style."""
-
-    name: str
-    poll_path: str
-    """Relative to the API URL; ``{task_type}`` is replaced (percent-encoded)."""
-    batch_poll: bool
-    """True: one poll asks for N tasks (``count``) and may wait ``timeout`` ms for work.
-    False: one poll answers at once with one task or 204; N tasks need N polls."""
-    update_path: str
-    update_and_poll_path: str | None = None
-    """Where a result is posted and the next task leased in one request, if anywhere."""
-    update_batch_path: str | None = None
-    """Where many results are posted and tasks leased in one request, if anywhere (our
-    server's extension; ``{task_type}`` as in ``poll_path``)."""
-
-
-AKABOT = Flavour(
-    name="akaBot",
-    poll_path="/tasks/external/poll/{task_type}",
-    batch_poll=False,
-    update_path="/tasks/external",
-)
-"""akaBot 2.0: single polls only, on the platform's external paths."""
-
-CONDUCTOR = Flavour(
-    name="Conductor",
-    poll_path="/tasks/poll/batch/{task_type}",
-    batch_poll=True,
-    update_path="/tasks",
-    update_and_poll_path="/tasks/update-v2",
-    update_batch_path="/tasks/update-batch/{task_type}",
-)
-"""Conductor OSS and Orkes: batch long polls."""
 
 
 @attrs.frozen
@@ -144,7 +100,7 @@ class ConductorClient:
         self.task_bytes = 0.0
         """About how many bytes one leased task takes in an answer (a moving average; 0
         until a task has been leased): how many tasks one answer may carry safely."""
-        self._unanswered: OrderedDict[tuple[str, str, int], tuple[str, float]] = OrderedDict()
+        self._keys = IdempotencyKeys()
         """Keys of leasing requests that got no answer, by (method, target, body hash)."""
         self._status_summaries = True
         """False once the server turned out to have no ``GET /workflow/{id}/status``."""
@@ -404,25 +360,15 @@ class ConductorClient:
         if not leases:
             return await self._send(method, target, headers, body, timeout_s)
         request = (method, target, hash(body))
-        key = self._key_for(request)
+        key = self._keys.key_for(request)
         try:
             return await self._send(
                 method, target, [*headers, ("Idempotency-Key", key)], body, timeout_s
             )
         except ServerUnavailable:
             # No answer: whatever it leased is remembered under this key by the server.
-            self._unanswered[request] = (key, trio.current_time() + _KEY_REUSE_S)
-            while len(self._unanswered) > _MAX_UNANSWERED:
-                self._unanswered.popitem(last=False)
+            self._keys.unanswered(request, key)
             raise
-
-    def _key_for(self, request: tuple[str, str, int]) -> str:
-        """The key of a request sent again after no answer, else a new one."""
-        if self._unanswered:
-            found = self._unanswered.pop(request, None)
-            if found is not None and found[1] >= trio.current_time():
-                return found[0]
-        return uuid.uuid4().hex
 
     async def _send(
         self,
@@ -448,10 +394,6 @@ class ConductorClient:
 
 _DECODE_CHUNK = 8
 """Tasks of an update-batch answer read between two checkpoints."""
-_KEY_REUSE_S = 20.0
-"""A request sent again within this long after no answer reuses its key (servers
-remember keys a little longer: the embedded one for 30 s)."""
-_MAX_UNANSWERED = 64
 
 
 def _task(data: Any) -> Task:
