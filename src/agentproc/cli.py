@@ -137,9 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOOL",
         help="0.4 permission requests for TOOL are allowed, all others denied (repeatable)",
     )
-    run.add_argument(
-        "--deny-all", action="store_true", help="0.4 permission requests are all denied"
-    )
+    run.add_argument("--deny-all", action="store_true", help="deny every 0.4 permission request")
     run.add_argument(
         "--timeout",
         type=_positive_seconds,
