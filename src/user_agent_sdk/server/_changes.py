@@ -143,7 +143,7 @@ def claim(
     ``worker_id``, in the queue's order: priority first, then age."""
     # One statement: pick in the queue index's order, lease, and read back.
     rows = db.execute(
-        "UPDATE tasks SET status = ?, visible_at = NULL,"  # noqa: S608
+        "UPDATE tasks SET status = ?, visible_at = NULL,"
         " lease_until = ? + response_timeout_s * 1000,"
         " poll_count = poll_count + 1, worker_id = ?, callback_after_s = 0,"
         " start_time = ?, first_start_time = CASE first_start_time WHEN 0 THEN ?"
@@ -167,7 +167,7 @@ def release(db: sqlite3.Connection, leases: Sequence[tuple[str, int]], now: int)
     has since been updated, timed out or leased again is left alone.
     """
     db.executemany(
-        "UPDATE tasks SET status = ?, visible_at = ?, lease_until = NULL, worker_id = NULL"  # noqa: S608
+        "UPDATE tasks SET status = ?, visible_at = ?, lease_until = NULL, worker_id = NULL"
         f" WHERE id = ? AND poll_count = ? AND {LEASED}",
         [(TaskStatus.SCHEDULED.value, now, task_id, polls) for task_id, polls in leases],
     )
@@ -266,7 +266,7 @@ def expire_leases(db: sqlite3.Connection, now: int, limit: int) -> list[TaskAtte
     attempt ended, before this runs is not touched.
     """
     due = db.execute(
-        f"SELECT seq_no FROM tasks WHERE {LEASED} AND lease_until <= ?"  # noqa: S608
+        f"SELECT seq_no FROM tasks WHERE {LEASED} AND lease_until <= ?"
         " ORDER BY lease_until, seq_no LIMIT ?",
         (now, limit),
     ).fetchall()
@@ -292,7 +292,7 @@ def expire_leases(db: sqlite3.Connection, now: int, limit: int) -> list[TaskAtte
 def restart_leases(db: sqlite3.Connection, now: int) -> int:
     """Leases that ran out by ``now`` start over from ``now``; returns how many."""
     cursor = db.execute(
-        f"UPDATE tasks SET lease_until = ? + response_timeout_s * 1000"  # noqa: S608
+        f"UPDATE tasks SET lease_until = ? + response_timeout_s * 1000"
         f" WHERE {LEASED} AND lease_until <= ?",
         (now, now),
     )
@@ -313,14 +313,14 @@ def _end(
     the ``returning`` columns after the change, None if nothing changed."""
     condition, *where_parameters = where
     return db.execute(
-        f"UPDATE tasks SET {change}, visible_at = NULL, lease_until = NULL, end_time = ?,"  # noqa: S608
+        f"UPDATE tasks SET {change}, visible_at = NULL, lease_until = NULL, end_time = ?,"
         f" update_time = ? WHERE {condition} RETURNING {returning}",
         (*parameters, now, now, *where_parameters),
     ).fetchone()
 
 
 def _touch(db: sqlite3.Connection, change: str, parameters: Sequence[object]) -> Touched | None:
-    statement = f"UPDATE tasks SET {change} RETURNING {_TOUCHED}"  # noqa: S608
+    statement = f"UPDATE tasks SET {change} RETURNING {_TOUCHED}"
     row = db.execute(statement, parameters).fetchone()
     return None if row is None else Touched(*row)
 
@@ -341,7 +341,7 @@ def put_definition(
 ) -> None:
     """Store a task or workflow definition under its name, replacing an older one."""
     db.execute(
-        f"INSERT INTO {DEFINITION_TABLES[kind]} (name, definition) VALUES (?, ?)"  # noqa: S608
+        f"INSERT INTO {DEFINITION_TABLES[kind]} (name, definition) VALUES (?, ?)"
         " ON CONFLICT (name) DO UPDATE SET definition = excluded.definition",
         (name, dump(definition)),
     )
